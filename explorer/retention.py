@@ -1,0 +1,84 @@
+"""Retention: per-crawl aggregates older than RETENTION_RAW_DAYS become hourly rows, hourly rows older than
+RETENTION_HOURLY_DAYS become daily rows, daily rows older than RETENTION_DAILY_DAYS and old crawl rows are deleted.
+Sessions and state changes are kept: they are written only on change and stay small."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max, Min, Sum
+from django.db.models.functions import TruncDay, TruncHour
+
+from explorer.models import Crawl, ModelStat
+
+Resolution = ModelStat.Resolution
+WEIGHTED_FIELDS = ("replication_avg", "servers_online_avg", "throughput_avg", "healthy_fraction")
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    rolled_to_hourly: int
+    rolled_to_daily: int
+    deleted_daily: int
+    deleted_crawls: int
+
+
+def _truncate(moment: datetime, resolution: str) -> datetime:
+    moment = moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if resolution == Resolution.DAY else moment
+
+
+def roll_up(source: str, target: str, before: datetime) -> int:
+    """Merges `source` rows older than `before` (cut at a bucket edge) into `target` buckets; returns rows merged."""
+    cutoff = _truncate(before, target)
+    rows = ModelStat.objects.filter(resolution=source, bucket_start__lt=cutoff)
+    trunc = TruncDay if target == Resolution.DAY else TruncHour
+    groups = (
+        rows.annotate(bucket=trunc("bucket_start", tzinfo=timezone.utc))
+        .values("model_id", "bucket")
+        .annotate(
+            n=Sum("samples"),
+            covered_min=Min("blocks_covered_min"),
+            replication_min_=Min("replication_min"),
+            online_max=Max("servers_online_max"),
+            **{f"{name}_w": Sum(F(name) * F("samples")) for name in WEIGHTED_FIELDS},
+        )
+    )
+    merged = 0
+    with transaction.atomic():
+        for group in groups:
+            existing = ModelStat.objects.select_for_update().filter(
+                model_id=group["model_id"], resolution=target, bucket_start=group["bucket"]).first()
+            weights = {name: group[f"{name}_w"] for name in WEIGHTED_FIELDS}
+            samples = group["n"]
+            if existing is not None:  # an earlier roll-up already filled part of this bucket
+                for name in WEIGHTED_FIELDS:
+                    weights[name] += getattr(existing, name) * existing.samples
+                samples += existing.samples
+            values = dict(
+                samples=samples,
+                blocks_covered_min=min(group["covered_min"], existing.blocks_covered_min if existing else 1 << 30),
+                replication_min=min(group["replication_min_"], existing.replication_min if existing else 1 << 30),
+                servers_online_max=max(group["online_max"], existing.servers_online_max if existing else 0),
+                **{name: weights[name] / samples for name in WEIGHTED_FIELDS},
+            )
+            ModelStat.objects.update_or_create(
+                model_id=group["model_id"], resolution=target, bucket_start=group["bucket"], defaults=values)
+        merged, _ = rows.delete()
+    return merged
+
+
+def apply_retention(now: Optional[datetime] = None) -> RetentionReport:
+    now = now or datetime.now(timezone.utc)
+    raw_cutoff = now - timedelta(days=settings.RETENTION_RAW_DAYS)
+    hourly = roll_up(Resolution.CRAWL, Resolution.HOUR, raw_cutoff)
+    daily = roll_up(Resolution.HOUR, Resolution.DAY, now - timedelta(days=settings.RETENTION_HOURLY_DAYS))
+    deleted_daily, _ = ModelStat.objects.filter(
+        resolution=Resolution.DAY, bucket_start__lt=now - timedelta(days=settings.RETENTION_DAILY_DAYS)).delete()
+    deleted_crawls, _ = Crawl.objects.filter(started_at__lt=raw_cutoff).exclude(
+        pk__in=Crawl.objects.order_by("-started_at").values("pk")[:1]).delete()
+    return RetentionReport(hourly, daily, deleted_daily, deleted_crawls)

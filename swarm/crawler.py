@@ -1,0 +1,147 @@
+"""Crawls a Petals swarm through a DHT client and returns one typed CrawlSnapshot.
+
+Three round trips to the DHT process: the model registry (with bootstrap pings alongside), every block key of every
+model in one get_many, then rpc_info on every online server concurrently. Each is bounded by a deadline, so a
+crashed or stuck DHT process fails the crawl instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Mapping, Sequence
+
+from hivemind import DHT
+
+from swarm import dht_reads
+from swarm.coverage import Reachability, build_model_report
+from swarm.records import (
+    MAX_BLOCKS_PER_MODEL,
+    MODEL_REGISTRY_KEY,
+    BlockAnnouncement,
+    RegisteredModel,
+    parse_block_entries,
+    parse_model_registry,
+)
+from swarm.snapshot import BootstrapPeer, CrawlSnapshot, RejectedRecord, ServerState
+
+MAX_MODELS = 256
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    initial_peers: tuple[str, ...]
+    configured_models: Mapping[str, int] = field(default_factory=dict)  # dht_prefix -> num_blocks
+    reachability_timeout: float = 5.0
+    bootstrap_timeout: float = 5.0
+    read_timeout: float = 60.0
+
+
+class CrawlFailed(RuntimeError):
+    pass
+
+
+def _run(dht: DHT, coroutine, timeout: float, what: str):
+    future = dht.run_coroutine(coroutine, return_future=True)
+    try:
+        return future.result(timeout=timeout)
+    except TimeoutError as error:
+        future.cancel()
+        raise CrawlFailed(f"{what}: the DHT gave no answer within {timeout:g} s") from error
+    except Exception as error:
+        raise CrawlFailed(f"{what}: {error}") from error
+
+
+def select_models(
+    registered: Sequence[RegisteredModel], configured: Mapping[str, int]
+) -> tuple[list[RegisteredModel], set[str], list[RejectedRecord]]:
+    """Configured models first (their num_blocks wins over the untrusted registry), then registry ones, capped."""
+    registry = {model.dht_prefix: model for model in registered}
+    chosen = [
+        RegisteredModel(prefix, num_blocks, registry[prefix].repository if prefix in registry else None)
+        for prefix, num_blocks in configured.items()
+    ]
+    chosen += [model for model in registered if model.dht_prefix not in configured]
+    rejected = [
+        RejectedRecord(key=MODEL_REGISTRY_KEY, subkey=model.dht_prefix, reason=f"more than {MAX_MODELS} models")
+        for model in chosen[MAX_MODELS:]
+    ]
+    return chosen[:MAX_MODELS], set(registry), rejected
+
+
+def crawl_swarm(dht: DHT, settings: CrawlSettings) -> CrawlSnapshot:
+    started_at, started = time.time(), time.perf_counter()
+    errors: list[str] = []
+
+    bootstrap_future = dht.run_coroutine(
+        partial(dht_reads.ping_bootstrap_peers, maddrs=settings.initial_peers, timeout=settings.bootstrap_timeout),
+        return_future=True,
+    )
+    raw_registry = _run(
+        dht, partial(dht_reads.read_keys, keys=[MODEL_REGISTRY_KEY]), settings.read_timeout, "reading the model registry"
+    )[MODEL_REGISTRY_KEY]
+    if raw_registry is not None and not isinstance(raw_registry, dict):
+        raw_registry, registry_rejected = None, [
+            RejectedRecord(key=MODEL_REGISTRY_KEY, reason="key holds a plain value, not per-model subkeys")
+        ]
+    else:
+        registry_rejected = []
+    registered, registry_rejections = parse_model_registry(raw_registry)
+    models, in_registry, over_cap = select_models(registered, settings.configured_models)
+    rejected: list[RejectedRecord] = registry_rejected + registry_rejections + over_cap
+
+    keys = [f"{model.dht_prefix}.{block}" for model in models for block in range(model.num_blocks)]
+    raw_blocks = _run(dht, partial(dht_reads.read_keys, keys=keys), settings.read_timeout, "reading block records")
+
+    announcements: dict[str, list[BlockAnnouncement]] = {}
+    for model in models:
+        found: list[BlockAnnouncement] = []
+        for block in range(model.num_blocks):
+            parsed, bad = parse_block_entries(
+                model.dht_prefix, model.num_blocks, block, raw_blocks.get(f"{model.dht_prefix}.{block}")
+            )
+            found += parsed
+            rejected += bad
+        announcements[model.dht_prefix] = found
+
+    online_peers = sorted(
+        {item.peer_id for found in announcements.values() for item in found if item.state == ServerState.ONLINE}
+    )
+    checks = _run(
+        dht,
+        partial(dht_reads.check_servers, peer_ids=online_peers, timeout=settings.reachability_timeout),
+        settings.reachability_timeout + settings.read_timeout,
+        "checking servers' rpc_info",
+    )
+    reachability = {peer: Reachability(*result) for peer, result in checks.items()}
+
+    try:
+        bootstrap = tuple(BootstrapPeer(**item) for item in bootstrap_future.result(timeout=settings.bootstrap_timeout + 5))
+    except Exception as error:
+        errors.append(f"pinging bootstrap peers failed: {error}")
+        bootstrap = tuple(BootstrapPeer(maddr=maddr, reachable=False, error="not checked") for maddr in settings.initial_peers)
+
+    reports = tuple(
+        build_model_report(
+            model.dht_prefix,
+            model.num_blocks,
+            model.repository,
+            model.dht_prefix in in_registry,
+            announcements[model.dht_prefix],
+            reachability,
+        )
+        for model in models
+    )
+    return CrawlSnapshot(
+        started_at=started_at,
+        duration_s=time.perf_counter() - started,
+        initial_peers=tuple(settings.initial_peers),
+        bootstrap=bootstrap,
+        models=reports,
+        rejected=tuple(rejected),
+        errors=tuple(errors),
+    )
+
+
+__all__ = ["CrawlFailed", "CrawlSettings", "crawl_swarm", "MAX_BLOCKS_PER_MODEL"]

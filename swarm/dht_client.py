@@ -1,0 +1,67 @@
+"""One long-lived hivemind DHT client per process: starting one costs seconds, so crawls and probes share it.
+
+hivemind.DHT forks a child process, so this must run where a process may have children (not a daemonic Celery
+prefork child: the swarm queue's worker uses the solo pool).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Optional, Sequence
+
+import swarm.compat  # noqa: F401
+import swarm.dht_reads  # noqa: F401  (imported before the DHT forks, so its process already has it)
+from hivemind import DHT
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_dht: Optional[DHT] = None
+_dht_peers: tuple[str, ...] = ()
+
+
+class SwarmUnreachable(RuntimeError):
+    """The DHT client could not be started or could not join the swarm through its initial peers."""
+
+
+def start_dht(initial_peers: Sequence[str], startup_timeout: float = 30.0) -> DHT:
+    try:
+        return DHT(
+            initial_peers=list(initial_peers),
+            client_mode=True,
+            start=True,
+            startup_timeout=startup_timeout,
+            await_ready=True,
+        )
+    except Exception as error:
+        raise SwarmUnreachable(f"could not join the swarm through {list(initial_peers)}: {error}") from error
+
+
+def get_dht(initial_peers: Sequence[str]) -> DHT:
+    """The process's DHT client for these initial peers, started on first use and restarted if it died."""
+    global _dht, _dht_peers
+    wanted = tuple(initial_peers)
+    with _lock:
+        if _dht is not None and (_dht_peers != wanted or not _dht.is_alive()):
+            logger.info("restarting the DHT client (initial peers changed or its process died)")
+            _shutdown_locked()
+        if _dht is None:
+            _dht = start_dht(wanted)
+            _dht_peers = wanted
+        return _dht
+
+
+def shutdown_dht() -> None:
+    with _lock:
+        _shutdown_locked()
+
+
+def _shutdown_locked() -> None:
+    global _dht, _dht_peers
+    if _dht is not None:
+        try:
+            _dht.shutdown()
+        except Exception:  # the process may already be gone
+            logger.warning("DHT client shutdown failed", exc_info=True)
+    _dht, _dht_peers = None, ()

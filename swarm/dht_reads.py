@@ -1,0 +1,86 @@
+"""Coroutines that run inside the hivemind DHT process (via DHT.run_coroutine): raw reads, pings and rpc_info calls.
+
+They must live in an importable module (the DHT process unpickles them by name) and return plain picklable data;
+parsing happens in the caller's process (swarm.records).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any, Optional, Sequence
+
+from hivemind.dht import DHT, DHTNode
+from hivemind.p2p import PeerID
+from hivemind.proto import dht_pb2, runtime_pb2
+from hivemind.utils import MSGPackSerializer
+from hivemind.utils.multiaddr import Multiaddr
+
+import swarm.compat  # noqa: F401  (before petals)
+from petals.server.handler import TransformerConnectionHandler
+
+RawEntries = Optional[Any]  # dict subkey -> (value, expiration) for dictionary keys, else the plain value
+
+
+def _plain(found) -> RawEntries:
+    if found is None:
+        return None
+    if isinstance(found.value, dict):
+        return {subkey: (item.value, item.expiration_time) for subkey, item in found.value.items()}
+    return found.value
+
+
+async def read_keys(_dht: DHT, node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
+    """Reads many keys at once (latest values, not yet expired); returns key -> raw entries or None."""
+    if not keys:
+        return {}
+    found = await node.get_many(list(keys), math.inf, num_workers=min(len(keys), 256))
+    return {key: _plain(found.get(key)) for key in keys}
+
+
+def _error_text(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+async def _ping_bootstrap(node: DHTNode, maddr: str, timeout: float) -> dict:
+    try:
+        peer_id = PeerID.from_base58(Multiaddr(maddr).value_for_protocol("p2p"))
+    except Exception as error:
+        return {"maddr": maddr, "peer_id": None, "reachable": False, "rtt_s": None,
+                "error": f"not a valid multiaddr with /p2p/: {_error_text(error)}"}
+    started = time.perf_counter()
+    try:
+        request = dht_pb2.PingRequest(peer=node.protocol.node_info)
+        await asyncio.wait_for(node.protocol.get_stub(peer_id).rpc_ping(request), timeout)
+        return {"maddr": maddr, "peer_id": peer_id.to_base58(), "reachable": True,
+                "rtt_s": time.perf_counter() - started, "error": None}
+    except asyncio.TimeoutError:
+        error_text = f"no answer within {timeout:g} s"
+    except Exception as error:
+        error_text = _error_text(error)
+    return {"maddr": maddr, "peer_id": peer_id.to_base58(), "reachable": False, "rtt_s": None, "error": error_text}
+
+
+async def ping_bootstrap_peers(_dht: DHT, node: DHTNode, maddrs: Sequence[str], timeout: float) -> list[dict]:
+    return list(await asyncio.gather(*(_ping_bootstrap(node, maddr, timeout) for maddr in maddrs)))
+
+
+async def _rpc_info(node: DHTNode, peer_id: str, timeout: float) -> tuple[bool, Optional[float], Optional[str]]:
+    started = time.perf_counter()
+    try:
+        stub = TransformerConnectionHandler.get_stub(node.p2p, PeerID.from_base58(peer_id))
+        response = await asyncio.wait_for(stub.rpc_info(runtime_pb2.ExpertUID(uid="")), timeout)
+        MSGPackSerializer.loads(response.serialized_info)
+        return True, time.perf_counter() - started, None
+    except asyncio.TimeoutError:
+        return False, None, f"rpc_info: no answer within {timeout:g} s"
+    except Exception as error:
+        return False, None, f"rpc_info: {_error_text(error)}"
+
+
+async def check_servers(_dht: DHT, node: DHTNode, peer_ids: Sequence[str], timeout: float) -> dict[str, tuple]:
+    """Calls rpc_info on every peer concurrently, each bounded by timeout: peer_id -> (reachable, rtt_s, error)."""
+    results = await asyncio.gather(*(_rpc_info(node, peer_id, timeout) for peer_id in peer_ids))
+    return dict(zip(peer_ids, results))

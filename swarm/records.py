@@ -1,0 +1,244 @@
+"""Strict parsing of what Petals peers write into the DHT. Anyone can write anything there, so every value is
+checked; a bad record is returned as a RejectedRecord with its reason and never stops the crawl.
+
+Pure functions over plain Python values (what hivemind's msgpack decoding yields), no network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import base58
+import multihash
+
+from swarm.snapshot import PETALS_STATE_CODES, RejectedRecord, ServerState
+
+MODEL_REGISTRY_KEY = "_petals.models"
+MAX_BLOCKS_PER_MODEL = 1024
+MAX_DHT_PREFIX_LENGTH = 128
+MAX_NEXT_PINGS = 256
+MAX_ADAPTERS = 32
+STRING_CAPS = {
+    "public_name": 256,
+    "version": 64,
+    "torch_dtype": 32,
+    "quant_type": 32,
+    "adapter": 256,
+    "repository": 512,
+}
+PREVIEW_CHARS = 200
+
+
+class RecordError(ValueError):
+    """A DHT value that does not have the shape Petals writes."""
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    dht_prefix: str
+    num_blocks: int
+    repository: Optional[str]
+
+
+@dataclass(frozen=True)
+class BlockAnnouncement:
+    """One server's record for one block, parsed."""
+
+    peer_id: str
+    block: int
+    state: ServerState
+    throughput: float
+    expires_at: float
+    start_block: Optional[int]
+    end_block: Optional[int]
+    extra: dict  # optional ServerInfo fields, validated and capped
+
+
+def preview(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__ cannot come out of msgpack, but be safe
+        text = f"<unprintable {type(value).__name__}>"
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def cap_string(value: str, field: str) -> str:
+    limit = STRING_CAPS[field]
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def is_valid_peer_id(text: Any) -> bool:
+    if not isinstance(text, str) or not 10 <= len(text) <= 128:
+        return False
+    try:
+        multihash.decode(base58.b58decode(text))
+    except Exception:
+        return False
+    return True
+
+
+def is_valid_dht_prefix(text: Any) -> bool:
+    return (
+        isinstance(text, str)
+        and 0 < len(text) <= MAX_DHT_PREFIX_LENGTH
+        and "." not in text
+        and " " not in text
+        and text.isprintable()
+    )
+
+
+def _strict_int(value: Any, field: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecordError(f"{field} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise RecordError(f"{field} must be >= {minimum}, got {value}")
+    return value
+
+
+def _finite_rate(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RecordError(f"{field} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise RecordError(f"{field} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _optional(extra: Mapping, field: str, parse):
+    value = extra.get(field)
+    return None if value is None else parse(value, field)
+
+
+def _string(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise RecordError(f"{field} must be a string, got {type(value).__name__}")
+    return cap_string(value, field)
+
+
+def _bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise RecordError(f"{field} must be true or false, got {type(value).__name__}")
+    return value
+
+
+def _adapters(value: Any, field: str) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise RecordError(f"adapters must be a list, got {type(value).__name__}")
+    if len(value) > MAX_ADAPTERS:
+        raise RecordError(f"adapters lists {len(value)} entries, more than {MAX_ADAPTERS}")
+    return tuple(_string(item, "adapter") for item in value)
+
+
+def _next_pings(value: Any, field: str) -> dict[str, Optional[float]]:
+    if not isinstance(value, dict):
+        raise RecordError(f"next_pings must be a mapping, got {type(value).__name__}")
+    if len(value) > MAX_NEXT_PINGS:
+        raise RecordError(f"next_pings has {len(value)} entries, more than {MAX_NEXT_PINGS}")
+    pings: dict[str, Optional[float]] = {}
+    for peer_id, rtt in value.items():
+        if not is_valid_peer_id(peer_id):
+            raise RecordError(f"next_pings has a key that is not a peer id: {preview(peer_id)}")
+        if rtt is None or rtt == math.inf:
+            pings[peer_id] = None  # the server's ping to that peer failed
+            continue
+        pings[peer_id] = _finite_rate(rtt, "next_pings value")
+    return pings
+
+
+def parse_server_info(value: Any) -> tuple[ServerState, float, dict]:
+    """Parses ServerInfo.to_tuple() = (state, throughput, extra); raises RecordError with a reason."""
+    if not isinstance(value, (list, tuple)) or not 2 <= len(value) <= 3:
+        raise RecordError(f"expected (state, throughput, extra), got {type(value).__name__}")
+    raw_state, raw_throughput = value[0], value[1]
+    raw_extra = value[2] if len(value) == 3 else {}
+    if isinstance(raw_state, bool) or raw_state not in PETALS_STATE_CODES:
+        raise RecordError(f"state must be 0, 1 or 2, got {preview(raw_state)}")
+    throughput = _finite_rate(raw_throughput, "throughput")
+    if not isinstance(raw_extra, dict):
+        raise RecordError(f"extra must be a mapping, got {type(raw_extra).__name__}")
+    extra = {
+        "start_block": _optional(raw_extra, "start_block", _strict_int),
+        "end_block": _optional(raw_extra, "end_block", _strict_int),
+        "public_name": _optional(raw_extra, "public_name", _string),
+        "version": _optional(raw_extra, "version", _string),
+        "network_rps": _optional(raw_extra, "network_rps", _finite_rate),
+        "forward_rps": _optional(raw_extra, "forward_rps", _finite_rate),
+        "inference_rps": _optional(raw_extra, "inference_rps", _finite_rate),
+        "adapters": _optional(raw_extra, "adapters", _adapters) or (),
+        "torch_dtype": _optional(raw_extra, "torch_dtype", _string),
+        "quant_type": _optional(raw_extra, "quant_type", _string),
+        "using_relay": _optional(raw_extra, "using_relay", _bool),
+        "cache_tokens_left": _optional(raw_extra, "cache_tokens_left", _strict_int),
+        "next_pings": _optional(raw_extra, "next_pings", _next_pings) or {},
+    }
+    return PETALS_STATE_CODES[raw_state], throughput, extra
+
+
+def parse_model_registry(
+    entries: Optional[Mapping[Any, tuple[Any, float]]],
+) -> tuple[list[RegisteredModel], list[RejectedRecord]]:
+    """entries: subkey -> (value, expiration) under "_petals.models", or None when the key is absent."""
+    models: list[RegisteredModel] = []
+    rejected: list[RejectedRecord] = []
+    for subkey, (value, _expiration) in (entries or {}).items():
+        try:
+            if not is_valid_dht_prefix(subkey):
+                raise RecordError("subkey is not a valid dht_prefix")
+            if not isinstance(value, dict):
+                raise RecordError(f"expected a mapping, got {type(value).__name__}")
+            num_blocks = _strict_int(value.get("num_blocks"), "num_blocks", minimum=1)
+            if num_blocks > MAX_BLOCKS_PER_MODEL:
+                raise RecordError(f"num_blocks {num_blocks} is more than {MAX_BLOCKS_PER_MODEL}")
+            repository = _optional(value, "repository", _string)
+            models.append(RegisteredModel(dht_prefix=subkey, num_blocks=num_blocks, repository=repository))
+        except RecordError as error:
+            rejected.append(_rejection(MODEL_REGISTRY_KEY, subkey, error, value))
+    return models, rejected
+
+
+def parse_block_entries(
+    dht_prefix: str, num_blocks: int, block: int, entries: Any
+) -> tuple[list[BlockAnnouncement], list[RejectedRecord]]:
+    """entries: what the DHT holds under f"{dht_prefix}.{block}": subkey -> (value, expiration), or None."""
+    key = f"{dht_prefix}.{block}"
+    if entries is None:
+        return [], []
+    if not isinstance(entries, dict):
+        return [], [_rejection(key, None, RecordError("key holds a plain value, not per-server subkeys"), entries)]
+    announcements: list[BlockAnnouncement] = []
+    rejected: list[RejectedRecord] = []
+    for subkey, (value, expiration) in entries.items():
+        try:
+            if not is_valid_peer_id(subkey):
+                raise RecordError("subkey is not a valid peer id")
+            state, throughput, extra = parse_server_info(value)
+            start, end = extra.pop("start_block"), extra.pop("end_block")
+            if (start is None) != (end is None):
+                raise RecordError("start_block and end_block must be given together")
+            if start is not None and not start <= block < end:
+                raise RecordError(f"block {block} is outside the announced span {start}:{end}")
+            if end is not None and end > num_blocks:
+                raise RecordError(f"announced span {start}:{end} goes past the model's {num_blocks} blocks")
+            announcements.append(
+                BlockAnnouncement(
+                    peer_id=subkey,
+                    block=block,
+                    state=state,
+                    throughput=throughput,
+                    expires_at=float(expiration),
+                    start_block=start,
+                    end_block=end,
+                    extra=extra,
+                )
+            )
+        except RecordError as error:
+            rejected.append(_rejection(key, subkey, error, value))
+    return announcements, rejected
+
+
+def _rejection(key: str, subkey: Any, error: Exception, value: Any) -> RejectedRecord:
+    subkey_text = None if subkey is None else (subkey if isinstance(subkey, str) else preview(subkey))
+    if subkey_text is not None and len(subkey_text) > PREVIEW_CHARS:
+        subkey_text = subkey_text[: PREVIEW_CHARS - 1] + "…"
+    return RejectedRecord(key=key, subkey=subkey_text, reason=str(error), value_preview=preview(value))

@@ -1,0 +1,121 @@
+"""Typed values a crawl returns: one CrawlSnapshot holding bootstrap peers, models, servers and rejected records.
+
+Plain pydantic models with no Django in sight; `explorer/` persists them, pages and APIs read them back.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServerState(str, Enum):
+    """What a crawl concludes about a server on one model; the first three mirror petals' ServerState."""
+
+    OFFLINE = "offline"
+    JOINING = "joining"
+    ONLINE = "online"
+    UNREACHABLE = "unreachable"  # announced online, but did not answer rpc_info in time
+
+
+PETALS_STATE_CODES = {0: ServerState.OFFLINE, 1: ServerState.JOINING, 2: ServerState.ONLINE}
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BootstrapPeer(Frozen):
+    maddr: str
+    peer_id: Optional[str] = None
+    reachable: bool
+    rtt_s: Optional[float] = None
+    error: Optional[str] = None
+
+
+class ServerRecord(Frozen):
+    """One server's announcement for one model, merged over the blocks it announced."""
+
+    peer_id: str
+    dht_prefix: str
+    start_block: int
+    end_block: int  # exclusive
+    announced_state: ServerState  # what the record says (online/joining/offline)
+    state: ServerState  # what we conclude: announced_state, or UNREACHABLE when online but silent
+    throughput: float
+    public_name: Optional[str] = None
+    version: Optional[str] = None
+    network_rps: Optional[float] = None
+    forward_rps: Optional[float] = None
+    inference_rps: Optional[float] = None
+    adapters: tuple[str, ...] = ()
+    torch_dtype: Optional[str] = None
+    quant_type: Optional[str] = None
+    using_relay: Optional[bool] = None
+    cache_tokens_left: Optional[int] = None
+    next_pings: dict[str, Optional[float]] = Field(default_factory=dict)  # peer_id -> rtt seconds, None if failed
+    reachable: Optional[bool] = None  # None when not checked (not online)
+    rpc_info_rtt_s: Optional[float] = None
+    reachability_error: Optional[str] = None
+    expires_at: Optional[float] = None  # DHT expiration time of the freshest block record
+
+    @property
+    def blocks(self) -> range:
+        return range(self.start_block, self.end_block)
+
+
+class RejectedRecord(Frozen):
+    key: str
+    subkey: Optional[str] = None
+    reason: str
+    value_preview: str = ""
+
+
+class ModelReport(Frozen):
+    dht_prefix: str
+    num_blocks: int
+    repository: Optional[str] = None
+    in_registry: bool  # found in "_petals.models" (False: only configured)
+    replication: tuple[int, ...]  # per block: online, reachable servers covering it
+    announced_replication: tuple[int, ...]  # per block: servers announcing online, reachable or not
+    healthy: bool  # every block served by at least one online, reachable server
+    servers: tuple[ServerRecord, ...] = ()
+
+    @property
+    def blocks_covered(self) -> int:
+        return sum(1 for count in self.replication if count > 0)
+
+    @property
+    def replication_min(self) -> int:
+        return min(self.replication, default=0)
+
+    @property
+    def replication_avg(self) -> float:
+        return sum(self.replication) / len(self.replication) if self.replication else 0.0
+
+    @property
+    def servers_online(self) -> int:
+        return sum(1 for server in self.servers if server.state == ServerState.ONLINE)
+
+    @property
+    def throughput_online(self) -> float:
+        return sum(server.throughput for server in self.servers if server.state == ServerState.ONLINE)
+
+
+class CrawlSnapshot(Frozen):
+    started_at: float  # unix seconds
+    duration_s: float
+    initial_peers: tuple[str, ...]
+    bootstrap: tuple[BootstrapPeer, ...]
+    models: tuple[ModelReport, ...]
+    rejected: tuple[RejectedRecord, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    def model(self, dht_prefix: str) -> Optional[ModelReport]:
+        return next((model for model in self.models if model.dht_prefix == dht_prefix), None)
+
+    @property
+    def servers(self) -> tuple[ServerRecord, ...]:
+        return tuple(server for model in self.models for server in model.servers)
