@@ -1,0 +1,110 @@
+"""Shared fixtures: one real local swarm for the whole session, real Redis, and a real Celery worker process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from swarm.localswarm.launcher import LocalSwarm
+from swarm.localswarm.processes import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+UPDATE_PERIOD = 5.0  # local swarm servers re-announce every 5 s, so their records expire after 10 s
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that start a whole stack of their own run first, before the shared swarm takes the CPU."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("own_stack") else 1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_url():
+    """REDIS_URL when set (CI, these machines); otherwise an embedded redis-server for the session."""
+    from config.celery import app as celery_app
+    from explorer.embedded_redis import EmbeddedRedis
+
+    embedded = None
+    if settings.EMBEDDED_REDIS:
+        embedded = EmbeddedRedis(free_port(), Path(settings.VAR_DIR) / "test-redis").start()
+        settings.REDIS_URL = settings.CELERY_BROKER_URL = embedded.url
+        celery_app.conf.broker_url = embedded.url
+    yield settings.REDIS_URL
+    if embedded is not None:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def local_swarm(tmp_path_factory):
+    swarm = LocalSwarm(tmp_path_factory.mktemp("localswarm"), update_period=UPDATE_PERIOD)
+    try:
+        swarm.up(wait_timeout=300)
+        yield swarm
+    finally:
+        from swarm.dht_client import shutdown_dht
+
+        shutdown_dht()
+        swarm.down()
+
+
+@pytest.fixture(scope="session")
+def swarm_peers(local_swarm) -> list[str]:
+    return list(local_swarm.read_state()["initial_peers"])
+
+
+def database_url_for_children() -> str:
+    """The test database as a DATABASE_URL, so that a child process writes where the test reads."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    if params["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(params['NAME']).resolve()}"
+    user = params.get("USER") or ""
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, swarm_peers, redis_url, tmp_path):
+    """A real `celery worker` on the swarm queue (solo pool, as in production) against the test database."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_for_children(),
+        REDIS_URL=redis_url,
+        SWARM_INITIAL_PEERS=" ".join(swarm_peers),
+        VAR_DIR=str(tmp_path / "var"),
+        PYTHONUNBUFFERED="1",
+    )
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "swarm", "--pool", "solo",
+             "-n", f"test-swarm-{os.getpid()}@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: b"ready." in log_path.read_bytes() or worker.poll() is not None, timeout=120,
+                   what="the celery worker to be ready")
+        if worker.poll() is not None:
+            pytest.fail(f"celery worker exited:\n{log_path.read_text()[-3000:]}")
+        yield worker, log_path
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
