@@ -206,7 +206,7 @@ class LocalSwarm:
         state = self.read_state() or {"servers": []}
         for item in state["servers"]:
             if item["name"] == name:
-                return processes.stop(item["pid"], item["create_time"], graceful_timeout=15.0 if graceful else 0.0)
+                return processes.stop(item["pid"], item["create_time"], graceful_timeout=15.0 if graceful else None)
         raise KeyError(f"no local swarm server named {name!r}")
 
     def down(self) -> list[str]:
@@ -214,7 +214,8 @@ class LocalSwarm:
         state = self.read_state()
         if state is None:
             return []
-        stopped = [item["name"] for item in state["servers"] if processes.stop(item["pid"], item["create_time"])]
+        running = processes.stop_many([(item["pid"], item["create_time"]) for item in state["servers"]])
+        stopped = [item["name"] for item in state["servers"] if item["pid"] in running]
         if processes.stop(state["dht"]["pid"], state["dht"]["create_time"], graceful_timeout=5.0):
             stopped.append("bootstrap")
         self.state_path.unlink(missing_ok=True)

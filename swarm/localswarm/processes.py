@@ -51,32 +51,42 @@ def _group_members(process: psutil.Process) -> list[psutil.Process]:
     return members
 
 
-def stop(pid: Optional[int], create_time: Optional[float], graceful_timeout: float = 15.0) -> bool:
-    """SIGINT to the main process (petals shuts down cleanly and announces OFFLINE), then SIGTERM and SIGKILL to it
-    and every child it left. Returns True if something of ours was running."""
-    process = find_ours(pid, create_time)
-    if process is None:
-        return False
-    members = _group_members(process)
-    for sig, wait_s, targets in (
-        (signal.SIGINT, graceful_timeout, [process]),
-        (signal.SIGTERM, 5.0, members),
-        (signal.SIGKILL, 5.0, members),
-    ):
-        for target in targets:
-            try:
-                target.send_signal(sig)
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(members, timeout=wait_s)
+def stop(pid: Optional[int], create_time: Optional[float], graceful_timeout: Optional[float] = 15.0) -> bool:
+    """Stops one process we started (see stop_many); True if it was running."""
+    return bool(stop_many([(pid, create_time)], graceful_timeout))
+
+
+def stop_many(
+    targets: Sequence[tuple[Optional[int], Optional[float]]], graceful_timeout: Optional[float] = 15.0
+) -> list[int]:
+    """SIGINT to each main process (petals shuts down cleanly and announces OFFLINE), then SIGTERM and SIGKILL to
+    them and every child they left, all in parallel; graceful_timeout=None kills at once, with no goodbye.
+    Returns the pids of ours that were running."""
+    mains = [process for process in (find_ours(pid, create_time) for pid, create_time in targets) if process]
+    members = [member for process in mains for member in _group_members(process)]
+    if graceful_timeout is not None:
+        _send(mains, signal.SIGINT)
+        psutil.wait_procs(mains, timeout=graceful_timeout)
+    alive = [member for member in members if member.is_running()]
+    for sig in (signal.SIGTERM, signal.SIGKILL) if graceful_timeout is not None else (signal.SIGKILL,):
         if not alive:
             break
-        members = alive
-    try:
-        os.killpg(pid, signal.SIGKILL)  # anything that slipped out of the tree but kept our session
-    except (ProcessLookupError, PermissionError):
-        pass
-    return True
+        _send(alive, sig)
+        _, alive = psutil.wait_procs(alive, timeout=5.0)
+    for process in mains:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # anything that left the tree but kept our session
+        except (ProcessLookupError, PermissionError):
+            pass
+    return [process.pid for process in mains]
+
+
+def _send(receivers: list[psutil.Process], sig: int) -> None:
+    for receiver in receivers:
+        try:
+            receiver.send_signal(sig)
+        except psutil.NoSuchProcess:
+            pass
 
 
 def wait_until(condition, timeout: float, interval: float = 0.5, what: str = "condition"):

@@ -1,0 +1,53 @@
+"""docker-compose.yml cannot run on these machines, so it is checked by reading: the production services, exactly
+one beat, health checks everywhere, and commands that point at things that exist in this project."""
+
+import importlib
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def command_of(name: str) -> list[str]:
+    command = SERVICES[name].get("command", [])
+    return command if isinstance(command, list) else command.split()
+
+
+def test_the_production_services_are_all_there_with_health_checks():
+    assert set(SERVICES) == {"postgres", "redis", "web", "worker-swarm", "worker-default", "beat"}
+    for name, service in SERVICES.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+
+
+def test_exactly_one_beat_and_the_swarm_worker_uses_a_pool_that_may_fork():
+    beats = [name for name in SERVICES if "beat" in command_of(name)]
+    assert beats == ["beat"] and SERVICES["beat"]["deploy"]["replicas"] == 1
+    swarm_worker = command_of("worker-swarm")
+    assert swarm_worker[swarm_worker.index("-Q") + 1] == "swarm"
+    assert swarm_worker[swarm_worker.index("--pool") + 1] == "solo"
+
+
+def test_commands_point_at_existing_code():
+    web = " ".join(command_of("web"))
+    assert "manage.py migrate" in web and "config.asgi:application" in web
+    module, attribute = "config.asgi", "application"
+    assert hasattr(importlib.import_module(module), attribute)
+    for name in ("worker-swarm", "worker-default", "beat"):
+        command = command_of(name)
+        assert command[:5] == ["python", "-m", "celery", "-A", "config"]
+    assert hasattr(importlib.import_module("config"), "celery_app")
+    assert (ROOT / "manage.py").exists() and (ROOT / "Dockerfile").exists()
+
+
+def test_apps_depend_on_healthy_postgres_and_redis_and_point_at_them():
+    for name in ("web", "worker-swarm", "worker-default", "beat"):
+        service = SERVICES[name]
+        assert service["depends_on"] == {"postgres": {"condition": "service_healthy"},
+                                         "redis": {"condition": "service_healthy"}}
+        assert "@postgres:5432/" in service["environment"]["DATABASE_URL"]
+        assert service["environment"]["REDIS_URL"].startswith("redis://redis:6379")
+    assert Path(ROOT / "requirements.lock").exists()

@@ -1,0 +1,81 @@
+"""Retention: old per-crawl aggregates become hourly rows, old hourly rows daily rows, with weighted averages."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from explorer.models import Crawl, Model, ModelStat
+from explorer.retention import apply_retention
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 6, 30, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def llama():
+    return Model.objects.create(dht_prefix="llama", num_blocks=6, first_seen=NOW, last_seen=NOW)
+
+
+def raw(model, at, replication_min, online, healthy):
+    return ModelStat.objects.create(
+        model=model, resolution="crawl", bucket_start=at, samples=1, blocks_covered_min=6 if healthy else 5,
+        replication_min=replication_min, replication_avg=float(online), servers_online_avg=float(online),
+        servers_online_max=online, throughput_avg=10.0 * online, healthy_fraction=1.0 if healthy else 0.0,
+    )
+
+
+def test_old_crawl_rows_roll_up_into_hourly_rows(llama, settings):
+    settings.RETENTION_RAW_DAYS = 7
+    old_hour = NOW - timedelta(days=8)  # 12:00 eight days ago
+    for minute, (rep, online, healthy) in enumerate([(1, 2, True), (0, 1, False), (2, 3, True), (1, 2, True)]):
+        raw(llama, old_hour + timedelta(minutes=15 * minute), rep, online, healthy)
+    recent = raw(llama, NOW - timedelta(days=1), 1, 2, True)
+
+    report = apply_retention(NOW)
+
+    assert report.rolled_to_hourly == 4
+    hourly = ModelStat.objects.get(resolution="hour")
+    assert hourly.bucket_start == old_hour and hourly.samples == 4
+    assert hourly.replication_min == 0 and hourly.servers_online_max == 3 and hourly.blocks_covered_min == 5
+    assert hourly.servers_online_avg == pytest.approx(2.0) and hourly.healthy_fraction == pytest.approx(0.75)
+    assert list(ModelStat.objects.filter(resolution="crawl")) == [recent]
+
+
+def test_hourly_rows_roll_up_into_days_and_merge_with_earlier_rollups(llama, settings):
+    settings.RETENTION_RAW_DAYS = 1
+    settings.RETENTION_HOURLY_DAYS = 30
+    day = (NOW - timedelta(days=40)).replace(hour=0)
+    for hour, healthy in ((1, 1.0), (2, 0.0)):
+        ModelStat.objects.create(
+            model=llama, resolution="hour", bucket_start=day + timedelta(hours=hour), samples=240,
+            blocks_covered_min=6, replication_min=1, replication_avg=1.5, servers_online_avg=2.0,
+            servers_online_max=2, throughput_avg=20.0, healthy_fraction=healthy)
+    ModelStat.objects.create(  # a day row already holding 120 fully healthy samples of that day
+        model=llama, resolution="day", bucket_start=day, samples=120, blocks_covered_min=6, replication_min=2,
+        replication_avg=2.0, servers_online_avg=3.0, servers_online_max=4, throughput_avg=30.0, healthy_fraction=1.0)
+
+    report = apply_retention(NOW)
+
+    assert report.rolled_to_daily == 2
+    daily = ModelStat.objects.get(resolution="day")
+    assert daily.samples == 600 and daily.replication_min == 1 and daily.servers_online_max == 4
+    assert daily.healthy_fraction == pytest.approx((240 * 1.0 + 240 * 0.0 + 120 * 1.0) / 600)
+    assert not ModelStat.objects.filter(resolution="hour").exists()
+
+
+def test_old_daily_rows_and_old_crawls_are_deleted_but_the_newest_crawl_stays(llama, settings):
+    settings.RETENTION_RAW_DAYS = 7
+    settings.RETENTION_DAILY_DAYS = 365
+    ModelStat.objects.create(
+        model=llama, resolution="day", bucket_start=NOW - timedelta(days=400), samples=1, blocks_covered_min=6,
+        replication_min=1, replication_avg=1, servers_online_avg=1, servers_online_max=1, throughput_avg=1,
+        healthy_fraction=1)
+    for days_ago in (30, 20, 10):
+        at = NOW - timedelta(days=days_ago)
+        Crawl.objects.create(started_at=at, finished_at=at, duration_s=0.1, status="ok")
+
+    report = apply_retention(NOW)
+
+    assert report.deleted_daily == 1 and report.deleted_crawls == 2
+    assert Crawl.objects.get().started_at == NOW - timedelta(days=10)  # kept: the last crawl we know of
