@@ -20,7 +20,8 @@ def test_localswarm_status_reports_the_running_swarm(local_swarm, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
-    assert status["running"] and status["initial_peers"] == local_swarm.read_state()["initial_peers"]
+    assert status["running"], status
+    assert status["initial_peers"] == local_swarm.read_state()["initial_peers"]
     assert {model["dht_prefix"] for model in status["models"]} >= {"tiny-llama", "tiny-falcon"}
     names = {server["name"]: server for server in status["servers"]}
     assert {"llama-front", "llama-back", "falcon-all"} <= set(names)

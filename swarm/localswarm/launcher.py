@@ -203,11 +203,18 @@ class LocalSwarm:
         return state
 
     def stop_server(self, name: str, graceful: bool = True) -> bool:
-        state = self.read_state() or {"servers": []}
-        for item in state["servers"]:
-            if item["name"] == name:
-                return processes.stop(item["pid"], item["create_time"], graceful_timeout=15.0 if graceful else None)
-        raise KeyError(f"no local swarm server named {name!r}")
+        """Stops one server (graceful: it announces OFFLINE first) and drops it from the state file."""
+        state = self.read_state() or {"servers": [], "models": []}
+        match = [item for item in state["servers"] if item["name"] == name]
+        if not match:
+            raise KeyError(f"no local swarm server named {name!r}")
+        was_running = processes.stop(match[0]["pid"], match[0]["create_time"],
+                                     graceful_timeout=15.0 if graceful else None)
+        state["servers"] = [item for item in state["servers"] if item["name"] != name]
+        served = {item["dht_prefix"] for item in state["servers"]}
+        state["models"] = [model for model in state["models"] if model["dht_prefix"] in served]
+        self._write_state(state)
+        return was_running
 
     def down(self) -> list[str]:
         """Stops the servers and the bootstrap DHT that `up` started; returns the names of those that were running."""
