@@ -66,10 +66,18 @@ def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
 
 
 def crawl_exclusively(peers: Optional[Sequence[str]] = None) -> Optional[Crawl]:
-    """Crawls unless another crawl holds the lock; then the skip is counted and None returned."""
+    """Crawls unless another crawl holds the lock; then the skip is counted and None returned.
+
+    Without a reachable Redis no stack can be running (it shares that Redis), so the crawl runs unguarded."""
     client = redis_client()
     lock = client.lock(CRAWL_LOCK_KEY, timeout=settings.CRAWL_SOFT_TIME_LIMIT + 60)
-    if not lock.acquire(blocking=False):
+    try:
+        acquired = lock.acquire(blocking=False)
+    except redis.exceptions.ConnectionError as error:
+        logger.warning("Redis at %s is not answering (%s); crawling without the overlap guard",
+                       settings.REDIS_URL, error)
+        return crawl_and_store(peers)
+    if not acquired:
         skipped = client.incr(SKIPPED_CRAWLS_KEY)
         logger.info("a crawl is already running; skipped this one (%d skipped so far)", skipped)
         return None

@@ -31,9 +31,10 @@ def is_answering(url: str) -> bool:
 class EmbeddedRedis:
     """A redis-server child process on 127.0.0.1:port, persisting nothing, stopped with stop()."""
 
-    def __init__(self, port: int, work_dir: Path):
+    def __init__(self, port: int, work_dir: Path, binary: Optional[str] = None):
         self.port = port
         self.work_dir = Path(work_dir)
+        self.binary = binary or redis_server_binary()
         self.process: Optional[subprocess.Popen] = None
 
     @property
@@ -46,7 +47,7 @@ class EmbeddedRedis:
                                f"or EMBEDDED_REDIS_PORT to another port")
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.work_dir), "--logfile", str(self.work_dir / "redis.log")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )

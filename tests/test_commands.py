@@ -49,3 +49,11 @@ def test_crawl_command_fails_clearly_when_the_swarm_is_unreachable(redis_url):
     with pytest.raises(CommandError, match="could not join the swarm"):
         call_command("crawl", "--initial-peers", "/ip4/127.0.0.1/tcp/9/p2p/QmacbEukVwji17fNUAmRjAfCWASVZQQg7FYvJjFkGPiZNQ")
     assert Crawl.objects.get().status == "failed"
+
+
+@pytest.mark.swarm
+@pytest.mark.django_db
+def test_crawl_command_works_without_redis(swarm_peers, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    call_command("crawl", "--initial-peers", *swarm_peers)
+    assert Crawl.objects.get().status == "ok"
