@@ -28,8 +28,9 @@ def redis_client() -> redis.Redis:
 def initial_peers() -> list[str]:
     if settings.SWARM_INITIAL_PEERS:
         return list(settings.SWARM_INITIAL_PEERS)
-    import swarm.compat  # noqa: F401
     from petals.constants import PUBLIC_INITIAL_PEERS
+
+    import swarm.compat  # noqa: F401
 
     return list(PUBLIC_INITIAL_PEERS)
 

@@ -17,7 +17,6 @@ from hivemind import DHT
 from swarm import dht_reads
 from swarm.coverage import Reachability, build_model_report
 from swarm.records import (
-    MAX_BLOCKS_PER_MODEL,
     MODEL_REGISTRY_KEY,
     BlockAnnouncement,
     RegisteredModel,
@@ -70,67 +69,62 @@ def select_models(
     return chosen[:MAX_MODELS], set(registry), rejected
 
 
+def _read_models(dht: DHT, settings: CrawlSettings) -> tuple[list[RegisteredModel], set[str], list[RejectedRecord]]:
+    raw = _run(dht, partial(dht_reads.read_keys, keys=[MODEL_REGISTRY_KEY]), settings.read_timeout,
+               "reading the model registry")
+    registered, rejected = parse_model_registry(raw[MODEL_REGISTRY_KEY])
+    models, in_registry, over_cap = select_models(registered, settings.configured_models)
+    return models, in_registry, rejected + over_cap
+
+
+def _read_announcements(
+    dht: DHT, models: list[RegisteredModel], settings: CrawlSettings
+) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord]]:
+    """Every block key of every model in one get_many, parsed; per model, the announcements that passed."""
+    keys = [f"{model.dht_prefix}.{block}" for model in models for block in range(model.num_blocks)]
+    raw = _run(dht, partial(dht_reads.read_keys, keys=keys), settings.read_timeout, "reading block records")
+    announcements: dict[str, list[BlockAnnouncement]] = {model.dht_prefix: [] for model in models}
+    rejected: list[RejectedRecord] = []
+    for model in models:
+        for block in range(model.num_blocks):
+            parsed, bad = parse_block_entries(
+                model.dht_prefix, model.num_blocks, block, raw.get(f"{model.dht_prefix}.{block}"))
+            announcements[model.dht_prefix] += parsed
+            rejected += bad
+    return announcements, rejected
+
+
+def _check_online_servers(
+    dht: DHT, announcements: dict[str, list[BlockAnnouncement]], settings: CrawlSettings
+) -> dict[str, Reachability]:
+    online = sorted({item.peer_id for found in announcements.values() for item in found
+                     if item.state == ServerState.ONLINE})
+    checks = _run(dht, partial(dht_reads.check_servers, peer_ids=online, timeout=settings.reachability_timeout),
+                  settings.reachability_timeout + settings.read_timeout, "checking servers' rpc_info")
+    return {peer: Reachability(*result) for peer, result in checks.items()}
+
+
 def crawl_swarm(dht: DHT, settings: CrawlSettings) -> CrawlSnapshot:
     started_at, started = time.time(), time.perf_counter()
     errors: list[str] = []
-
     bootstrap_future = dht.run_coroutine(
         partial(dht_reads.ping_bootstrap_peers, maddrs=settings.initial_peers, timeout=settings.bootstrap_timeout),
         return_future=True,
     )
-    raw_registry = _run(
-        dht, partial(dht_reads.read_keys, keys=[MODEL_REGISTRY_KEY]), settings.read_timeout, "reading the model registry"
-    )[MODEL_REGISTRY_KEY]
-    if raw_registry is not None and not isinstance(raw_registry, dict):
-        raw_registry, registry_rejected = None, [
-            RejectedRecord(key=MODEL_REGISTRY_KEY, reason="key holds a plain value, not per-model subkeys")
-        ]
-    else:
-        registry_rejected = []
-    registered, registry_rejections = parse_model_registry(raw_registry)
-    models, in_registry, over_cap = select_models(registered, settings.configured_models)
-    rejected: list[RejectedRecord] = registry_rejected + registry_rejections + over_cap
-
-    keys = [f"{model.dht_prefix}.{block}" for model in models for block in range(model.num_blocks)]
-    raw_blocks = _run(dht, partial(dht_reads.read_keys, keys=keys), settings.read_timeout, "reading block records")
-
-    announcements: dict[str, list[BlockAnnouncement]] = {}
-    for model in models:
-        found: list[BlockAnnouncement] = []
-        for block in range(model.num_blocks):
-            parsed, bad = parse_block_entries(
-                model.dht_prefix, model.num_blocks, block, raw_blocks.get(f"{model.dht_prefix}.{block}")
-            )
-            found += parsed
-            rejected += bad
-        announcements[model.dht_prefix] = found
-
-    online_peers = sorted(
-        {item.peer_id for found in announcements.values() for item in found if item.state == ServerState.ONLINE}
-    )
-    checks = _run(
-        dht,
-        partial(dht_reads.check_servers, peer_ids=online_peers, timeout=settings.reachability_timeout),
-        settings.reachability_timeout + settings.read_timeout,
-        "checking servers' rpc_info",
-    )
-    reachability = {peer: Reachability(*result) for peer, result in checks.items()}
-
+    models, in_registry, rejected = _read_models(dht, settings)
+    announcements, bad_blocks = _read_announcements(dht, models, settings)
+    reachability = _check_online_servers(dht, announcements, settings)
     try:
-        bootstrap = tuple(BootstrapPeer(**item) for item in bootstrap_future.result(timeout=settings.bootstrap_timeout + 5))
+        bootstrap = tuple(BootstrapPeer(**item)
+                          for item in bootstrap_future.result(timeout=settings.bootstrap_timeout + 5))
     except Exception as error:
         errors.append(f"pinging bootstrap peers failed: {error}")
-        bootstrap = tuple(BootstrapPeer(maddr=maddr, reachable=False, error="not checked") for maddr in settings.initial_peers)
+        bootstrap = tuple(BootstrapPeer(maddr=maddr, reachable=False, error="not checked")
+                          for maddr in settings.initial_peers)
 
     reports = tuple(
-        build_model_report(
-            model.dht_prefix,
-            model.num_blocks,
-            model.repository,
-            model.dht_prefix in in_registry,
-            announcements[model.dht_prefix],
-            reachability,
-        )
+        build_model_report(model.dht_prefix, model.num_blocks, model.repository, model.dht_prefix in in_registry,
+                           announcements[model.dht_prefix], reachability)
         for model in models
     )
     return CrawlSnapshot(
@@ -139,9 +133,6 @@ def crawl_swarm(dht: DHT, settings: CrawlSettings) -> CrawlSnapshot:
         initial_peers=tuple(settings.initial_peers),
         bootstrap=bootstrap,
         models=reports,
-        rejected=tuple(rejected),
+        rejected=tuple(rejected + bad_blocks),
         errors=tuple(errors),
     )
-
-
-__all__ = ["CrawlFailed", "CrawlSettings", "crawl_swarm", "MAX_BLOCKS_PER_MODEL"]

@@ -10,9 +10,10 @@ import logging
 import threading
 from typing import Optional, Sequence
 
+from hivemind import DHT
+
 import swarm.compat  # noqa: F401
 import swarm.dht_reads  # noqa: F401  (imported before the DHT forks, so its process already has it)
-from hivemind import DHT
 
 logger = logging.getLogger(__name__)
 

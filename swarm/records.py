@@ -175,10 +175,11 @@ def parse_server_info(value: Any) -> tuple[ServerState, float, dict]:
     return PETALS_STATE_CODES[raw_state], throughput, extra
 
 
-def parse_model_registry(
-    entries: Optional[Mapping[Any, tuple[Any, float]]],
-) -> tuple[list[RegisteredModel], list[RejectedRecord]]:
-    """entries: subkey -> (value, expiration) under "_petals.models", or None when the key is absent."""
+def parse_model_registry(entries: Any) -> tuple[list[RegisteredModel], list[RejectedRecord]]:
+    """entries: what the DHT holds under "_petals.models": subkey -> (value, expiration), or None when absent."""
+    if entries is not None and not isinstance(entries, dict):
+        error = RecordError("key holds a plain value, not per-model subkeys")
+        return [], [_rejection(MODEL_REGISTRY_KEY, None, error, entries)]
     models: list[RegisteredModel] = []
     rejected: list[RejectedRecord] = []
     for subkey, (value, _expiration) in (entries or {}).items():

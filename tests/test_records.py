@@ -121,3 +121,8 @@ def test_peer_id_validation():
     assert is_valid_peer_id(PEER) and is_valid_peer_id(PEER_2)
     assert not is_valid_peer_id("QmNotReallyAPeerIdAtAll0")
     assert not is_valid_peer_id(None) and not is_valid_peer_id("x" * 500)
+
+
+def test_a_registry_key_holding_a_plain_value_is_rejected():
+    models, [rejected] = parse_model_registry(["not", "a", "dict"])
+    assert models == [] and rejected.key == "_petals.models" and "plain value" in rejected.reason
