@@ -16,9 +16,11 @@ from hivemind.p2p import PeerID
 from hivemind.proto import dht_pb2, runtime_pb2
 from hivemind.utils import MSGPackSerializer
 from hivemind.utils.multiaddr import Multiaddr
-from petals.server.handler import TransformerConnectionHandler
 
-import swarm.compat  # noqa: F401  (before petals)
+import swarm.compat  # noqa: F401  (restores hivemind names petals needs; must come before petals)
+
+# isort: split
+from petals.server.handler import TransformerConnectionHandler
 
 RawEntries = Optional[Any]  # dict subkey -> (value, expiration) for dictionary keys, else the plain value
 
