@@ -36,7 +36,9 @@ def start_dht(initial_peers: Sequence[str], startup_timeout: float = 30.0) -> DH
             await_ready=True,
         )
     except Exception as error:
-        raise SwarmUnreachable(f"could not join the swarm through {list(initial_peers)}: {error}") from error
+        peers = list(initial_peers)
+        through = peers[0] if len(peers) == 1 else f"{len(peers)} initial peers (first {peers[0] if peers else None})"
+        raise SwarmUnreachable(f"could not join the swarm through {through}: {error}") from error
 
 
 def get_dht(initial_peers: Sequence[str]) -> DHT:

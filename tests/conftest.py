@@ -45,6 +45,15 @@ def redis_url():
         embedded.stop()
 
 
+NOWHERE = "/ip4/127.0.0.1/tcp/9/p2p/QmacbEukVwji17fNUAmRjAfCWASVZQQg7FYvJjFkGPiZNQ"
+
+
+@pytest.fixture(autouse=True)
+def no_public_swarm(settings):
+    """Tests never dial the public swarm: a crawl that names no peers goes to a dead loopback port instead."""
+    settings.SWARM_INITIAL_PEERS = [NOWHERE]
+
+
 @pytest.fixture(scope="session")
 def local_swarm(tmp_path_factory):
     swarm = LocalSwarm(tmp_path_factory.mktemp("localswarm"), update_period=UPDATE_PERIOD)

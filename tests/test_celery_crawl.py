@@ -7,6 +7,7 @@ from explorer.crawling import CRAWL_LOCK_KEY, crawl_exclusively, redis_client, s
 from explorer.models import Crawl
 from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.processes import wait_until
+from tests.conftest import NOWHERE
 
 pytestmark = pytest.mark.swarm
 
@@ -39,8 +40,7 @@ def test_a_crawl_is_skipped_and_counted_while_another_one_runs(swarm_peers, redi
 
 @pytest.mark.django_db
 def test_an_unreachable_swarm_is_stored_as_a_failed_crawl(redis_url):
-    dead_peer = "/ip4/127.0.0.1/tcp/9/p2p/QmacbEukVwji17fNUAmRjAfCWASVZQQg7FYvJjFkGPiZNQ"
-    stored = crawl_exclusively([dead_peer])
+    stored = crawl_exclusively([NOWHERE])
     assert stored.status == "failed" and "could not join the swarm" in stored.error
 
 

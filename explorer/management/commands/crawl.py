@@ -32,12 +32,13 @@ class Command(ReportingCommand):
             "records_rejected": crawl.records_rejected,
             "bootstrap_reachable": f"{crawl.bootstrap_reachable}/{crawl.bootstrap_total}",
         }
+        if crawl.status != crawl.Status.OK:
+            self.report(options, document, f"crawl {crawl.pk} stored as failed after {crawl.duration_s:.2f} s")
+            raise CommandError(f"the crawl failed: {crawl.error}")
         text = (
-            f"crawl {crawl.pk} {crawl.status} in {crawl.duration_s:.2f} s: {crawl.models_seen} models, "
+            f"crawl {crawl.pk} ok in {crawl.duration_s:.2f} s: {crawl.models_seen} models, "
             f"{crawl.servers_seen} servers, {crawl.records_rejected} rejected records, "
             f"bootstrap peers reachable {crawl.bootstrap_reachable}/{crawl.bootstrap_total}"
-            + (f"\nerror: {crawl.error}" if crawl.error else "")
+            + (f"\nerrors: {crawl.error}" if crawl.error else "")
         )
         self.report(options, document, text)
-        if crawl.status != crawl.Status.OK:
-            raise CommandError(f"the crawl failed: {crawl.error}")
