@@ -5,12 +5,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Optional
 
 from django.db import transaction
 from django.db.models import Q
 
-from explorer.models import Crawl, LatestSnapshot, Model, ModelStat, Peer, Server, ServerSession, StateChange
+from explorer.broadcast import publish_delta
+from explorer.live_state import diff_states, live_state, server_key
+from explorer.models import (
+    Crawl,
+    LatestSnapshot,
+    Model,
+    ModelStat,
+    Peer,
+    Server,
+    ServerSample,
+    ServerSession,
+    StateChange,
+)
 from explorer.models.swarm import SESSION_STATES, ServerStates
 from swarm.snapshot import CrawlSnapshot, ModelReport, ServerRecord
 
@@ -100,17 +113,22 @@ def _observe(server: Server, new_state: str, record: Optional[ServerRecord], cra
             changes.servers_to_update.append(server)
 
 
-def _track_servers(snapshot: CrawlSnapshot, models: dict[str, Model], crawl: Crawl, at: datetime) -> None:
+def _track_servers(
+    snapshot: CrawlSnapshot, models: dict[str, Model], crawl: Crawl, at: datetime
+) -> tuple[list[StateChange], list[tuple[Server, ServerRecord]]]:
+    """Updates servers' states, spans and sessions; returns the state changes and the (server, record) pairs seen."""
     records = list(snapshot.servers)
     peers = _upsert_peers(records, at)
     seen_peer_pks = [peer.pk for peer in peers.values()]
     known = {
         (server.peer_id, server.model_id): server
         for server in Server.objects.filter(Q(peer_id__in=seen_peer_pks) | ~Q(state=ServerStates.ABSENT))
+        .select_related("peer", "model")
     }
     changes = _Changes([], [], [], [])
     observed = set()
     new_servers = []
+    seen: list[tuple[Server, ServerRecord]] = []
     for record in records:
         peer, model = peers[record.peer_id], models[record.dht_prefix]
         key = (peer.pk, model.pk)
@@ -121,8 +139,10 @@ def _track_servers(snapshot: CrawlSnapshot, models: dict[str, Model], crawl: Cra
                             start_block=record.start_block, end_block=record.end_block, first_seen=at)
             new_servers.append((server, record))
             continue
+        seen.append((server, record))
         _observe(server, record.state.value, record, crawl, at, changes)
     Server.objects.bulk_create([server for server, _ in new_servers])
+    seen += new_servers
     for server, record in new_servers:
         _observe(server, record.state.value, record, crawl, at, changes)
     for key, server in known.items():
@@ -133,6 +153,24 @@ def _track_servers(snapshot: CrawlSnapshot, models: dict[str, Model], crawl: Cra
     ServerSession.objects.filter(server_id__in=changes.servers_to_close, ended_at__isnull=True).update(ended_at=at)
     ServerSession.objects.bulk_create(changes.sessions_to_open)
     StateChange.objects.bulk_create(changes.state_changes)
+    return changes.state_changes, seen
+
+
+def _sample_servers(seen: list[tuple[Server, ServerRecord]], at: datetime) -> None:
+    """The first crawl of each hour samples every server's throughput and cache (later ones are no-ops)."""
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    ServerSample.objects.bulk_create(
+        [ServerSample(server=server, hour=hour, state=record.state.value, throughput=record.throughput,
+                      cache_tokens_left=record.cache_tokens_left) for server, record in seen],
+        ignore_conflicts=True,
+    )
+
+
+def describe_change(change: StateChange, peer_id: str, dht_prefix: str) -> dict:
+    return {
+        "server": server_key(dht_prefix, peer_id), "peer_id": peer_id, "dht_prefix": dht_prefix,
+        "old": change.old_state, "new": change.new_state, "reason": change.reason, "at": change.at.isoformat(),
+    }
 
 
 def model_stat(report: ModelReport, model: Model, at: datetime) -> ModelStat:
@@ -157,11 +195,20 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
             bootstrap_reachable=sum(1 for peer in snapshot.bootstrap if peer.reachable),
             bootstrap_total=len(snapshot.bootstrap),
         )
+        previous = latest_live_state()
         models = _upsert_models(snapshot, at)
-        _track_servers(snapshot, models, crawl, at)
+        state_changes, seen = _track_servers(snapshot, models, crawl, at)
+        _sample_servers(seen, at)
         ModelStat.objects.bulk_create([model_stat(report, models[report.dht_prefix], at) for report in snapshot.models])
         LatestSnapshot.objects.update_or_create(
             id=1, defaults={"crawl": crawl, "data": snapshot.model_dump(mode="json"), "updated_at": at})
+        names = {server.pk: (server.peer.peer_id, server.model.dht_prefix) for server, _ in seen}
+        names.update({change.server.pk: (change.server.peer.peer_id, change.server.model.dht_prefix)
+                      for change in state_changes if change.server.pk not in names})
+        delta = diff_states(previous, live_state(snapshot, crawl.pk),
+                            [describe_change(change, *names[change.server.pk]) for change in state_changes])
+        if delta is not None:
+            transaction.on_commit(partial(publish_delta, delta))
     return crawl
 
 
@@ -176,3 +223,8 @@ def record_failed_crawl(started_at: float, duration_s: float, error: str) -> Cra
 def latest_snapshot() -> Optional[CrawlSnapshot]:
     row = LatestSnapshot.objects.filter(id=1).first()
     return None if row is None else CrawlSnapshot.model_validate(row.data)
+
+
+def latest_live_state() -> dict:
+    row = LatestSnapshot.objects.filter(id=1).first()
+    return live_state(None if row is None else CrawlSnapshot.model_validate(row.data), row and row.crawl_id)

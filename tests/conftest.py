@@ -39,6 +39,7 @@ def redis_url():
     if settings.EMBEDDED_REDIS:
         embedded = EmbeddedRedis(free_port(), Path(settings.VAR_DIR) / "test-redis").start()
         settings.REDIS_URL = settings.CELERY_BROKER_URL = embedded.url
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [embedded.url]
         celery_app.conf.broker_url = embedded.url
     yield settings.REDIS_URL
     if embedded is not None:
@@ -70,6 +71,21 @@ def local_swarm(tmp_path_factory):
 @pytest.fixture(scope="session")
 def swarm_peers(local_swarm) -> list[str]:
     return list(local_swarm.read_state()["initial_peers"])
+
+
+@pytest.fixture
+def quiet_swarm(swarm_peers):
+    """Waits until only the shared swarm's own models are announced (other tests' extra models have expired)."""
+    from swarm.crawler import CrawlSettings, crawl_swarm
+    from swarm.dht_client import get_dht
+
+    def quiet():
+        snapshot = crawl_swarm(get_dht(swarm_peers), CrawlSettings(initial_peers=tuple(swarm_peers)))
+        return {model.dht_prefix for model in snapshot.models} == {"tiny-llama", "tiny-falcon"} and all(
+            model.healthy for model in snapshot.models)
+
+    wait_until(quiet, timeout=90, interval=2.0, what="extra models of other tests to expire")
+    return swarm_peers
 
 
 def database_url_for_children() -> str:

@@ -1,7 +1,9 @@
 """Stored history of the swarm: what exists (models, peers, servers) and what changed (crawls, sessions, state
 changes, aggregates). Only changes are written per crawl, so an unchanged swarm costs a few rows per crawl."""
 
-from explorer.models.history import Crawl, LatestSnapshot, ModelStat, ServerSession, StateChange
+from explorer.models.history import Crawl, LatestSnapshot, ModelStat, ServerSample, ServerSession, StateChange
 from explorer.models.swarm import Model, Peer, Server
 
-__all__ = ["Crawl", "LatestSnapshot", "Model", "ModelStat", "Peer", "Server", "ServerSession", "StateChange"]
+__all__ = [
+    "Crawl", "LatestSnapshot", "Model", "ModelStat", "Peer", "Server", "ServerSample", "ServerSession", "StateChange",
+]

@@ -97,3 +97,17 @@ class LatestSnapshot(models.Model):
     crawl = models.ForeignKey(Crawl, on_delete=models.SET_NULL, null=True)
     data = models.JSONField()
     updated_at = models.DateTimeField()
+
+
+class ServerSample(models.Model):
+    """One sample per server per hour (the first crawl of the hour) of what changes slowly: throughput and cache."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="samples")
+    hour = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=ServerStates.choices)
+    throughput = models.FloatField()
+    cache_tokens_left = models.BigIntegerField(null=True)
+
+    class Meta:
+        ordering = ["hour"]
+        constraints = [models.UniqueConstraint(fields=["server", "hour"], name="serversample_unique_hour")]

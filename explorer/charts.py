@@ -1,0 +1,67 @@
+"""Plotly figure dicts for history charts (pure; the page hands them to Plotly.newPlot)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
+
+LAYOUT = {
+    "margin": {"l": 48, "r": 16, "t": 36, "b": 36},
+    "height": 240,
+    "xaxis": {"type": "date"},
+    "showlegend": False,
+}
+
+
+def _line(title: str, xs: list, ys: list, y_title: str, shape: str = "linear") -> dict:
+    return {
+        "data": [{"type": "scatter", "mode": "lines", "x": xs, "y": ys, "line": {"shape": shape}}],
+        "layout": {**LAYOUT, "title": {"text": title}, "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"}},
+    }
+
+
+def outages(points: Sequence[dict]) -> list[tuple[datetime, datetime]]:
+    """Contiguous runs of points where the model could not serve a full forward pass (healthy_fraction < 1)."""
+    runs, start, previous = [], None, None
+    for point in points:
+        broken = point["healthy_fraction"] < 1.0
+        if broken and start is None:
+            start = point["bucket_start"]
+        if not broken and start is not None:
+            runs.append((start, point["bucket_start"]))
+            start = None
+        previous = point["bucket_start"]
+    if start is not None:
+        runs.append((start, previous))
+    return runs
+
+
+def model_history_figures(points: Sequence[dict]) -> dict[str, dict]:
+    xs = [point["bucket_start"].isoformat() for point in points]
+    health = _line("Health (share of crawls able to serve a full forward pass)", xs,
+                   [round(point["healthy_fraction"], 3) for point in points], "healthy", shape="hv")
+    health["layout"]["yaxis"]["range"] = [0, 1.05]
+    health["layout"]["shapes"] = [
+        {"type": "rect", "xref": "x", "yref": "paper", "x0": start.isoformat(), "x1": end.isoformat(),
+         "y0": 0, "y1": 1, "fillcolor": "rgba(220, 38, 38, 0.18)", "line": {"width": 0}}
+        for start, end in outages(points)
+    ]
+    return {
+        "servers": _line("Servers online", xs, [point["servers_online_avg"] for point in points], "servers"),
+        "replication": _line("Minimum replication", xs, [point["replication_min"] for point in points],
+                             "servers on the worst block", shape="hv"),
+        "throughput": _line("Throughput of online servers", xs, [point["throughput_avg"] for point in points], "rps"),
+        "health": health,
+    }
+
+
+def server_history_figure(samples: Sequence[dict]) -> dict:
+    xs = [sample["hour"].isoformat() for sample in samples]
+    figure = _line("Throughput (hourly samples)", xs, [sample["throughput"] for sample in samples], "rps")
+    figure["data"].append({"type": "scatter", "mode": "lines", "x": xs, "yaxis": "y2",
+                           "y": [sample["cache_tokens_left"] for sample in samples], "name": "cache tokens left"})
+    figure["layout"]["yaxis2"] = {"title": {"text": "cache tokens left"}, "overlaying": "y", "side": "right",
+                                  "rangemode": "tozero"}
+    figure["layout"]["showlegend"] = True
+    figure["layout"]["legend"] = {"orientation": "h"}
+    return figure

@@ -1,0 +1,58 @@
+"""History queries for pages and APIs: per-model series over a time range, uptime from sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Optional
+
+from django.db.models import F, Min, Sum
+from django.db.models.functions import TruncHour
+
+from explorer.models import Model, ModelStat, ServerSession
+
+RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+DEFAULT_RANGE = "24h"
+RAW_POINTS_UP_TO = timedelta(hours=24)  # longer ranges are shown hourly
+SERIES_FIELDS = ("servers_online_avg", "replication_min", "throughput_avg", "healthy_fraction")
+WEIGHTED = ("servers_online_avg", "throughput_avg", "healthy_fraction")  # averaged by samples when rolled up
+
+
+def model_series(model: Model, range_key: str, now: Optional[datetime] = None) -> list[dict]:
+    """Points (bucket_start + SERIES_FIELDS) for the range: per crawl up to 24 h, hourly beyond."""
+    now = now or datetime.now(timezone.utc)
+    span = RANGES[range_key]
+    rows = ModelStat.objects.filter(model=model, bucket_start__gte=now - span)
+    if span <= RAW_POINTS_UP_TO:
+        return list(rows.exclude(resolution=ModelStat.Resolution.DAY).order_by("bucket_start")
+                    .values("bucket_start", *SERIES_FIELDS))
+    hourly = (
+        rows.exclude(resolution=ModelStat.Resolution.DAY)
+        .annotate(hour=TruncHour("bucket_start", tzinfo=timezone.utc)).values("hour")
+        .annotate(n=Sum("samples"), replication_min_=Min("replication_min"),
+                  **{f"{name}_w": Sum(F(name) * F("samples")) for name in WEIGHTED})
+        .order_by("hour")
+    )
+    return [
+        {"bucket_start": row["hour"], "replication_min": row["replication_min_"],
+         **{name: row[f"{name}_w"] / row["n"] for name in WEIGHTED}}
+        for row in hourly
+    ]
+
+
+def online_seconds(sessions: Iterable[ServerSession], start: datetime, end: datetime) -> float:
+    total = 0.0
+    for session in sessions:
+        began, ended = max(session.started_at, start), min(session.ended_at or end, end)
+        total += max(0.0, (ended - began).total_seconds())
+    return total
+
+
+def uptime(sessions: list[ServerSession], first_seen: datetime, now: Optional[datetime] = None) -> dict[str, Optional[float]]:
+    """Share of each window (24h/7d/30d, from when we first saw the server) spent in a session; None if not yet seen."""
+    now = now or datetime.now(timezone.utc)
+    shares: dict[str, Optional[float]] = {}
+    for key in ("24h", "7d", "30d"):
+        start = max(now - RANGES[key], first_seen)
+        window = (now - start).total_seconds()
+        shares[key] = None if window <= 0 else min(1.0, online_seconds(sessions, start, now) / window)
+    return shares

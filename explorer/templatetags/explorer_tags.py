@@ -1,0 +1,39 @@
+"""Template filters for swarm strings and numbers (see explorer.display for the rules)."""
+
+from __future__ import annotations
+
+from django import template
+
+from explorer import display
+
+register = template.Library()
+
+
+@register.filter
+def cap(value, limit=display.DEFAULT_CAP):
+    return display.cap(value, int(limit))
+
+
+@register.filter
+def http_url(value):
+    return display.http_url(value)
+
+
+@register.filter
+def short_peer(value):
+    return display.short_peer_id(str(value))
+
+
+@register.filter
+def rtt_ms(value):
+    return "failed" if value is None else f"{value * 1000:.1f} ms"
+
+
+@register.filter
+def replication_class(count):
+    return "rep-0" if count == 0 else "rep-1" if count == 1 else "rep-ok"
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -1,0 +1,1 @@
+"""Pages and small endpoints, one module each."""

@@ -1,0 +1,63 @@
+"""`/models/<dht_prefix>/`: coverage map, server table, history charts, recent state changes."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+
+from explorer.charts import model_history_figures
+from explorer.history import DEFAULT_RANGE, RANGES, model_series
+from explorer.live_state import server_key
+from explorer.models import Model, StateChange
+from explorer.views.common import page_context
+from swarm.snapshot import ModelReport
+
+RECENT_CHANGES = 50
+
+
+def coverage_rows(report: ModelReport) -> list[dict]:
+    """One row per server: for each block, the server's state if it serves that block, else None."""
+    return [
+        {"server": server, "key": server_key(report.dht_prefix, server.peer_id),
+         "cells": [server.state.value if server.start_block <= block < server.end_block else None
+                   for block in range(report.num_blocks)]}
+        for server in report.servers
+    ]
+
+
+def model_context(dht_prefix: str) -> dict:
+    context = page_context()
+    model = Model.objects.filter(dht_prefix=dht_prefix).first()
+    report = context["snapshot"].model(dht_prefix) if context["snapshot"] else None
+    if model is None and report is None:
+        raise Http404(f"no model with dht_prefix {dht_prefix[:64]!r} has been seen")
+    pings_to: dict[str, dict] = {}
+    if context["snapshot"]:
+        for server in context["snapshot"].servers:
+            for target, rtt in server.next_pings.items():
+                pings_to.setdefault(target, {})[server.peer_id] = rtt
+    context.update(model=model, report=report, dht_prefix=dht_prefix, pings_to=pings_to,
+                   coverage=coverage_rows(report) if report else [])
+    return context
+
+
+def model_page(request, dht_prefix: str):
+    context = model_context(dht_prefix)
+    range_key = request.GET.get("range", DEFAULT_RANGE)
+    if range_key not in RANGES:
+        range_key = DEFAULT_RANGE
+    model = context["model"]
+    context.update(
+        range_key=range_key,
+        ranges=list(RANGES),
+        charts=[{"id": f"figure-{name}", "figure": figure}
+                for name, figure in (model_history_figures(model_series(model, range_key)) if model else {}).items()],
+        changes=(StateChange.objects.filter(server__model=model).select_related("server__peer", "server__model")[:RECENT_CHANGES]
+                 if model else []),
+    )
+    return render(request, "explorer/model.html", context)
+
+
+def coverage_fragment(request, dht_prefix: str):
+    """Just the coverage map, for pages that need to redraw it (a server joined) without reloading."""
+    return render(request, "explorer/partials/coverage.html", model_context(dht_prefix))

@@ -1,0 +1,43 @@
+"""`/servers/<peer_id>/`: one peer's records, spans over time, uptime, sessions, samples, pings, state changes."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+
+from explorer.charts import server_history_figure
+from explorer.history import uptime
+from explorer.models import Peer, ServerSample, ServerSession, StateChange
+from explorer.views.common import page_context
+from swarm.records import is_valid_peer_id
+
+SESSIONS_SHOWN = 50
+CHANGES_SHOWN = 100
+
+
+def server_page(request, peer_id: str):
+    if not is_valid_peer_id(peer_id):
+        raise Http404("that is not a valid peer id")
+    context = page_context()
+    peer = Peer.objects.filter(peer_id=peer_id).first()
+    snapshot = context["snapshot"]
+    records = [server for server in snapshot.servers if server.peer_id == peer_id] if snapshot else []
+    if peer is None and not records:
+        raise Http404("this peer has not been seen in the swarm")
+    sessions = list(ServerSession.objects.filter(server__peer=peer).select_related("server__model")) if peer else []
+    pings_from = {
+        server.peer_id: server.next_pings[peer_id]
+        for server in (snapshot.servers if snapshot else ()) if peer_id in server.next_pings
+    }
+    samples = list(ServerSample.objects.filter(server__peer=peer).values("hour", "throughput", "cache_tokens_left"))
+    changes = StateChange.objects.filter(server__peer=peer).select_related("server__peer", "server__model") if peer else []
+    context.update(
+        peer=peer, peer_id=peer_id, records=records,
+        uptime=uptime(sessions, peer.first_seen) if peer else {},
+        sessions=sessions[:SESSIONS_SHOWN],
+        span_changes=[change for change in changes if change.reason.startswith("span changed")],
+        changes=changes[:CHANGES_SHOWN],
+        pings_from=pings_from,
+        figure=server_history_figure(samples) if samples else None,
+    )
+    return render(request, "explorer/server.html", context)

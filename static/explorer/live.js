@@ -1,0 +1,136 @@
+// Live updates: a WebSocket to /ws/swarm/ applies each crawl's delta in place; if the socket is blocked,
+// the page polls /live/state.json instead. Text from the swarm is only ever set with textContent.
+(function () {
+  "use strict";
+  var body = document.body;
+  var interval = Math.max(2, parseFloat(body.dataset.crawlInterval || "15")) * 1000;
+  var known = { servers: {} };
+  var pollTimer = null;
+  var socket = null;
+
+  function each(selector, fn) { document.querySelectorAll(selector).forEach(fn); }
+  function attr(name, value) { return "[" + name + "=\"" + CSS.escape(value) + "\"]"; }
+
+  function applyServer(key, server) {
+    var rowExists = document.querySelector(attr("data-server-row", key));
+    var map = document.querySelector(attr("data-coverage-model", server ? server.dht_prefix : key.split("/")[0]));
+    if (server && map && !rowExists) { refreshCoverage(server.dht_prefix); return; }
+    each(attr("data-server", key), function (cell) {
+      var block = parseInt(cell.dataset.block, 10);
+      var inside = server && block >= server.start && block < server.end;
+      cell.className = "cell" + (inside ? " state-" + server.state : "");
+      cell.title = inside ? server.state : "";
+    });
+    each(attr("data-server-state", key), function (label) {
+      var state = server ? server.state : "absent";
+      label.textContent = state;
+      label.className = "state state-" + state;
+    });
+  }
+
+  function applyModel(prefix, model) {
+    each(attr("data-model-healthy", prefix), function (el) {
+      el.textContent = model.healthy ? "healthy" : "broken";
+      el.className = model.healthy ? "ok" : "bad";
+    });
+    each(attr("data-model-servers", prefix), function (el) { el.textContent = model.servers_online; });
+    each(attr("data-model-covered", prefix), function (el) { el.textContent = model.blocks_covered + "/" + model.num_blocks; });
+    each(attr("data-model-throughput", prefix), function (el) { el.textContent = model.throughput.toFixed(1); });
+    each(attr("data-model-repmin", prefix), function (el) {
+      el.textContent = model.replication.length ? Math.min.apply(null, model.replication) : 0;
+    });
+    each(attr("data-rep", prefix), function (el) {
+      var count = model.replication[parseInt(el.dataset.block, 10)] || 0;
+      var level = count === 0 ? "rep-0" : count === 1 ? "rep-1" : "rep-ok";
+      el.className = el.className.replace(/\brep-(0|1|ok)\b/g, "").trim() + " " + level;
+      if (el.tagName === "TD") el.textContent = count;
+    });
+  }
+
+  function applyChanges(changes) {
+    each("[data-state-changes]", function (list) {
+      changes.forEach(function (change) {
+        if (list.dataset.filterModel && list.dataset.filterModel !== change.dht_prefix) return;
+        if (list.dataset.filterPeer && list.dataset.filterPeer !== change.peer_id) return;
+        var empty = list.querySelector(".empty");
+        if (empty) empty.remove();
+        var item = document.createElement("li");
+        var time = document.createElement("time");
+        time.textContent = change.at.replace("T", " ").slice(0, 19);
+        var text = document.createElement("span");
+        text.textContent = " …" + change.peer_id.slice(-6) + " on " + change.dht_prefix.slice(0, 40) + ": " +
+          change.old + " → " + change.new + " ";
+        var reason = document.createElement("span");
+        reason.className = "reason";
+        reason.textContent = change.reason.slice(0, 200);
+        item.append(time, text, reason);
+        list.prepend(item);
+      });
+    });
+  }
+
+  function refreshCoverage(prefix) {
+    var map = document.querySelector(attr("data-coverage-model", prefix));
+    if (!map || map.dataset.refreshing) return;
+    map.dataset.refreshing = "1";
+    fetch("/models/" + encodeURIComponent(prefix) + "/coverage/", { headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) {
+        var holder = document.createElement("div");
+        holder.innerHTML = html;  // our own server-rendered, escaped fragment
+        var fresh = holder.querySelector("[data-coverage-model]");
+        if (fresh) map.replaceWith(fresh);
+      })
+      .catch(function () { delete map.dataset.refreshing; });
+  }
+
+  function apply(message) {
+    if (!message || !message.type) return;
+    if (message.crawl && message.crawl.started_at) {
+      each("[data-last-crawl]", function (el) {
+        el.textContent = new Date(message.crawl.started_at * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+      });
+    }
+    var full = message.type === "resync" || message.type === "state";
+    if (full) {
+      Object.keys(known.servers).forEach(function (key) { if (!(key in message.servers)) applyServer(key, null); });
+      known.servers = {};
+    }
+    Object.keys(message.models || {}).forEach(function (prefix) { applyModel(prefix, message.models[prefix]); });
+    Object.keys(message.servers || {}).forEach(function (key) {
+      known.servers[key] = true;
+      applyServer(key, message.servers[key]);
+    });
+    (message.removed_servers || []).forEach(function (key) { delete known.servers[key]; applyServer(key, null); });
+    if (message.state_changes && message.state_changes.length) applyChanges(message.state_changes);
+    body.dataset.lastMessage = message.type;
+  }
+
+  function poll() {
+    fetch("/live/state.json", { cache: "no-store" })
+      .then(function (response) { return response.json(); })
+      .then(function (state) { apply(Object.assign({}, state, { type: "resync" })); })
+      .catch(function () {});
+  }
+  function startPolling() {
+    if (pollTimer) return;
+    body.dataset.live = "polling";
+    poll();
+    pollTimer = setInterval(poll, interval);
+  }
+  function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }
+
+  function connect() {
+    if (!("WebSocket" in window)) { startPolling(); return; }
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    try { socket = new WebSocket(scheme + location.host + "/ws/swarm/"); } catch (error) { startPolling(); return; }
+    socket.onopen = function () { stopPolling(); body.dataset.live = "connected"; };
+    socket.onmessage = function (event) { apply(JSON.parse(event.data)); };
+    socket.onclose = function () {
+      startPolling();
+      setTimeout(connect, Math.min(30000, interval * 2));  // the server sends a resync when we are back
+    };
+  }
+  each("[data-server]", function (cell) { known.servers[cell.dataset.server] = true; });
+  connect();
+})();
