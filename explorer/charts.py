@@ -15,7 +15,8 @@ LAYOUT = {
 
 def _line(title: str, xs: list, ys: list, y_title: str, shape: str = "linear") -> dict:
     return {
-        "data": [{"type": "scatter", "mode": "lines", "x": xs, "y": ys, "line": {"shape": shape}}],
+        "data": [{"type": "scatter", "mode": "lines+markers", "marker": {"size": 3}, "x": xs, "y": ys,
+                  "line": {"shape": shape}}],
         "layout": {**LAYOUT, "title": {"text": title}, "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"}},
     }
 

@@ -2,11 +2,8 @@
 holds a crawl with both local models fully covered, the site answers, and Ctrl-C stops everything it started."""
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -14,7 +11,7 @@ import pytest
 
 from swarm.localswarm.launcher import LocalSwarm
 from swarm.localswarm.processes import find_ours, wait_until
-from tests.conftest import ROOT, free_port
+from tests.stack import running_stack
 
 
 def healthy_models(database) -> set[str]:
@@ -33,32 +30,23 @@ def healthy_models(database) -> set[str]:
 
 @pytest.mark.own_stack
 def test_demo_stack_crawls_a_local_swarm_within_90_seconds_and_stops_cleanly(tmp_path):
-    var = tmp_path / "var"
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(VAR_DIR=str(var), EMBEDDED_REDIS_PORT=str(free_port()), PYTHONUNBUFFERED="1")
-    log_path = tmp_path / "stack.log"
     started = time.monotonic()
-    with open(log_path, "wb") as log:
-        stack = subprocess.Popen([sys.executable, "manage.py", "runstack", "--demo", "--port", str(port)],
-                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until(lambda: healthy_models(var / "explorer.sqlite3") >= {"tiny-llama", "tiny-falcon"}
-                   or stack.poll() is not None, timeout=90, interval=1.0, what="a crawl with both models covered")
-        assert stack.poll() is None, log_path.read_text()[-4000:]
-        print(f"first fully covered crawl {time.monotonic() - started:.1f} s after `runstack --demo` started")
+    with running_stack(tmp_path, demo=True) as stack:
+        try:
+            wait_until(lambda: healthy_models(stack.var / "explorer.sqlite3") >= {"tiny-llama", "tiny-falcon"}
+                       or stack.process.poll() is not None, timeout=90, interval=1.0,
+                       what="a crawl with both models covered")
+            assert stack.process.poll() is None, stack.log_tail()
+            print(f"first fully covered crawl {time.monotonic() - started:.1f} s after `runstack --demo` started")
 
-        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
-        assert "tiny-llama" in page and "tiny-falcon" in page and "healthy" in page
+            page = urllib.request.urlopen(stack.url + "/", timeout=10).read().decode()
+            assert "tiny-llama" in page and "tiny-falcon" in page and "healthy" in page
 
-        state = json.loads((var / "localswarm.json").read_text())
-        ours = [state["dht"]] + state["servers"]
-        stack.send_signal(signal.SIGINT)
-        assert stack.wait(timeout=90) == 0, log_path.read_text()[-4000:]
-        assert not (var / "localswarm.json").exists()
-        assert not [item for item in ours if find_ours(item["pid"], item["create_time"])]
-    finally:
-        if stack.poll() is None:
-            os.killpg(stack.pid, signal.SIGKILL)
-            stack.wait()
-        LocalSwarm(var).down()
+            state = json.loads((stack.var / "localswarm.json").read_text())
+            ours = [state["dht"]] + state["servers"]
+            stack.process.send_signal(signal.SIGINT)
+            assert stack.process.wait(timeout=90) == 0, stack.log_tail()
+            assert not (stack.var / "localswarm.json").exists()
+            assert not [item for item in ours if find_ours(item["pid"], item["create_time"])]
+        finally:
+            LocalSwarm(stack.var).down()

@@ -3,5 +3,5 @@ document.querySelectorAll("[data-figure]").forEach(function (element) {
   var source = document.getElementById(element.dataset.figure);
   if (!source || !window.Plotly) return;
   var figure = JSON.parse(source.textContent);
-  window.Plotly.newPlot(element, figure.data, figure.layout, { responsive: true, displaylogo: false });
+  window.Plotly.newPlot(element, figure.data, figure.layout, { responsive: true, displayModeBar: false });
 });

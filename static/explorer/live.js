@@ -8,6 +8,7 @@
   var pollTimer = null;
   var socket = null;
 
+  function utc(seconds) { return new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC"; }
   function each(selector, fn) { document.querySelectorAll(selector).forEach(fn); }
   function attr(name, value) { return "[" + name + "=\"" + CSS.escape(value) + "\"]"; }
 
@@ -28,9 +29,15 @@
     });
   }
 
-  function applyModel(prefix, model) {
+  function applyModel(prefix, model, crawl) {
     each(attr("data-model-healthy", prefix), function (el) {
-      el.textContent = model.healthy ? "healthy" : "broken";
+      var now = model.healthy ? "healthy" : "broken";
+      if (el.textContent !== now) {
+        each(attr("data-model-since", prefix), function (since) {
+          since.textContent = crawl && crawl.started_at ? "since " + utc(crawl.started_at) : "just now";
+        });
+      }
+      el.textContent = now;
       el.className = model.healthy ? "ok" : "bad";
     });
     each(attr("data-model-servers", prefix), function (el) { el.textContent = model.servers_online; });
@@ -96,7 +103,9 @@
       Object.keys(known.servers).forEach(function (key) { if (!(key in message.servers)) applyServer(key, null); });
       known.servers = {};
     }
-    Object.keys(message.models || {}).forEach(function (prefix) { applyModel(prefix, message.models[prefix]); });
+    Object.keys(message.models || {}).forEach(function (prefix) {
+      applyModel(prefix, message.models[prefix], message.crawl);
+    });
     Object.keys(message.servers || {}).forEach(function (key) {
       known.servers[key] = true;
       applyServer(key, message.servers[key]);

@@ -1,0 +1,80 @@
+"""A real browser (Debian's headless Chromium through Selenium and chromedriver) on a model page of the running
+stack: stopping a local swarm server turns its coverage cells from online to offline without a reload.
+A screenshot is kept in test-artifacts/."""
+
+import os
+import shutil
+import urllib.request
+
+import pytest
+
+from swarm.localswarm.launcher import ServerPlan
+from swarm.localswarm.processes import wait_until
+from swarm.localswarm.tiny_models import TINY_FALCON
+from tests.conftest import ROOT
+from tests.stack import running_stack
+
+pytestmark = pytest.mark.swarm
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+ARTIFACTS = ROOT / "test-artifacts"
+VICTIM = ServerPlan("browser-victim", TINY_FALCON, "browser-victim", 0, 4)
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail("REQUIRE_BROWSER is set but chromium / chromedriver are not installed")
+        pytest.skip("needs Debian's chromium and chromium-driver packages")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def cell_classes(driver, key: str) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('[data-server=\"' + arguments[0] + '\"]'))"
+        ".map(function (cell) { return cell.className; });", key)
+
+
+def test_stopping_a_server_changes_its_cells_on_an_open_page_without_reload(browser, local_swarm, swarm_peers,
+                                                                            tmp_path):
+    victim = local_swarm.add_server(VICTIM, wait=True)
+    key = f"{VICTIM.dht_prefix}/{victim['peer_id']}"
+    with running_stack(tmp_path, env={"SWARM_INITIAL_PEERS": " ".join(swarm_peers), "CRAWL_INTERVAL": "3"}) as stack:
+        page_url = f"{stack.url}/models/{VICTIM.dht_prefix}/"
+
+        def page_shows_victim_online():
+            assert stack.process.poll() is None, stack.log_tail()
+            try:
+                html = urllib.request.urlopen(page_url, timeout=5).read().decode()
+            except OSError:
+                return False
+            return f'class="cell state-online" data-server="{key}"' in html
+
+        wait_until(page_shows_victim_online, timeout=120, interval=1.0, what="the victim's model page")
+        browser.get(page_url)
+        wait_until(lambda: browser.execute_script("return document.body.dataset.live") == "connected",
+                   timeout=30, what="the page's WebSocket to connect")
+        assert cell_classes(browser, key) == ["cell state-online"] * 4
+        browser.execute_script("window.__sameDocument = 'yes';")
+
+        local_swarm.stop_server(VICTIM.name, graceful=True)
+        wait_until(lambda: all(c in ("cell state-offline", "cell") for c in cell_classes(browser, key)),
+                   timeout=90, interval=0.5, what="the victim's cells to turn offline in the open page")
+
+        assert browser.execute_script("return window.__sameDocument") == "yes"  # no reload happened
+        assert browser.execute_script("return document.body.dataset.lastMessage") == "delta"
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert browser.save_screenshot(str(ARTIFACTS / "model-page-after-server-stopped.png"))
