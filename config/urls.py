@@ -4,14 +4,13 @@ from django.urls import path
 
 from explorer.views.health import healthz
 from explorer.views.live import live_state_json
-from explorer.views.model_page import coverage_fragment, model_page
+from explorer.views.model_page import model_page
 from explorer.views.overview import overview
 from explorer.views.server_page import server_page
 
 urlpatterns = [
     path("", overview, name="overview"),
-    path("models/<str:dht_prefix>/", model_page, name="model"),
-    path("models/<str:dht_prefix>/coverage/", coverage_fragment, name="model-coverage"),
+    path("models/<path:dht_prefix>/", model_page, name="model"),  # a prefix may contain "/"
     path("servers/<str:peer_id>/", server_page, name="server"),
     path("live/state.json", live_state_json, name="live-state"),
     path("healthz", healthz, name="healthz"),

@@ -1,5 +1,6 @@
 """A real browser (Debian's headless Chromium through Selenium and chromedriver) on a model page of the running
-stack: stopping a local swarm server turns its coverage cells from online to offline without a reload.
+stack: stopping a local swarm server turns its coverage cells from online to offline, and a server that joins gets
+its row, all without a reload.
 A screenshot is kept in test-artifacts/."""
 
 import os
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.swarm
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTIFACTS = ROOT / "test-artifacts"
 VICTIM = ServerPlan("browser-victim", TINY_FALCON, "browser-victim", 0, 4)
+NEWCOMER = ServerPlan("browser-newcomer", TINY_FALCON, "browser-victim", 0, 2)
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def cell_classes(driver, key: str) -> list[str]:
         ".map(function (cell) { return cell.className; });", key)
 
 
-def test_stopping_a_server_changes_its_cells_on_an_open_page_without_reload(browser, local_swarm, swarm_peers,
+def test_an_open_page_follows_servers_stopping_and_joining_without_reload(browser, local_swarm, swarm_peers,
                                                                             tmp_path):
     victim = local_swarm.add_server(VICTIM, wait=True)
     key = f"{VICTIM.dht_prefix}/{victim['peer_id']}"
@@ -74,7 +76,15 @@ def test_stopping_a_server_changes_its_cells_on_an_open_page_without_reload(brow
         wait_until(lambda: all(c in ("cell state-offline", "cell") for c in cell_classes(browser, key)),
                    timeout=90, interval=0.5, what="the victim's cells to turn offline in the open page")
 
+        newcomer = local_swarm.add_server(NEWCOMER, wait=False)
+        newcomer_key = f"{NEWCOMER.dht_prefix}/{newcomer['peer_id']}"
+        wait_until(lambda: cell_classes(browser, newcomer_key)[:2] == ["cell state-online"] * 2,
+                   timeout=150, interval=0.5, what="the newcomer's row to appear in the open page")
+        assert cell_classes(browser, newcomer_key) == ["cell state-online"] * 2 + ["cell"] * 2
+
         assert browser.execute_script("return window.__sameDocument") == "yes"  # no reload happened
-        assert browser.execute_script("return document.body.dataset.lastMessage") == "delta"
+        assert int(browser.execute_script("return document.body.dataset.deltasApplied")) >= 1
+        print("websocket connections during the test:", browser.execute_script("return document.body.dataset.connections"))
         ARTIFACTS.mkdir(exist_ok=True)
-        assert browser.save_screenshot(str(ARTIFACTS / "model-page-after-server-stopped.png"))
+        assert browser.save_screenshot(str(ARTIFACTS / "model-page-live.png"))
+        local_swarm.stop_server(NEWCOMER.name, graceful=False)

@@ -111,3 +111,13 @@ def test_plotly_is_served_from_our_static_files(client):
     response = client.get("/static/vendor/plotly/plotly.min.js")
     assert response.status_code == 200
     assert b"plotly" in b"".join(response.streaming_content)[:2000].lower()
+
+
+def test_odd_prefixes_get_working_links_and_the_coverage_fragment_renders(client):
+    store_crawl(snapshot(1_790_000_000.0, [model([server(0, 0, 6)], prefix="org/model?x#y")]))
+    page = text(client.get("/"))
+    assert 'href="/models/org/model%3Fx%23y/"' in page
+    model_page = text(client.get("/models/org/model%3Fx%23y/"))
+    assert "org/model?x#y" in model_page
+    fragment = text(client.get("/models/org/model%3Fx%23y/?fragment=coverage"))
+    assert fragment.lstrip().startswith('<div class="scroll" id="coverage"') and "<html" not in fragment

@@ -42,7 +42,10 @@ def model_context(dht_prefix: str) -> dict:
 
 
 def model_page(request, dht_prefix: str):
+    """The whole page, or with ?fragment=coverage just the coverage map (for live pages that must redraw it)."""
     context = model_context(dht_prefix)
+    if request.GET.get("fragment") == "coverage":
+        return render(request, "explorer/partials/coverage.html", context)
     range_key = request.GET.get("range", DEFAULT_RANGE)
     if range_key not in RANGES:
         range_key = DEFAULT_RANGE
@@ -56,8 +59,3 @@ def model_page(request, dht_prefix: str):
                  if model else []),
     )
     return render(request, "explorer/model.html", context)
-
-
-def coverage_fragment(request, dht_prefix: str):
-    """Just the coverage map, for pages that need to redraw it (a server joined) without reloading."""
-    return render(request, "explorer/partials/coverage.html", model_context(dht_prefix))

@@ -80,7 +80,7 @@
     var map = document.querySelector(attr("data-coverage-model", prefix));
     if (!map || map.dataset.refreshing) return;
     map.dataset.refreshing = "1";
-    fetch("/models/" + encodeURIComponent(prefix) + "/coverage/", { headers: { "Accept": "text/html" } })
+    fetch("/models/" + encodeURI(prefix) + "/?fragment=coverage", { headers: { "Accept": "text/html" } })
       .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
       .then(function (html) {
         var holder = document.createElement("div");
@@ -113,6 +113,7 @@
     (message.removed_servers || []).forEach(function (key) { delete known.servers[key]; applyServer(key, null); });
     if (message.state_changes && message.state_changes.length) applyChanges(message.state_changes);
     body.dataset.lastMessage = message.type;
+    if (message.type === "delta") body.dataset.deltasApplied = String(parseInt(body.dataset.deltasApplied || "0", 10) + 1);
   }
 
   function poll() {
@@ -133,7 +134,11 @@
     if (!("WebSocket" in window)) { startPolling(); return; }
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     try { socket = new WebSocket(scheme + location.host + "/ws/swarm/"); } catch (error) { startPolling(); return; }
-    socket.onopen = function () { stopPolling(); body.dataset.live = "connected"; };
+    socket.onopen = function () {
+      stopPolling();
+      body.dataset.live = "connected";
+      body.dataset.connections = String(parseInt(body.dataset.connections || "0", 10) + 1);
+    };
     socket.onmessage = function (event) { apply(JSON.parse(event.data)); };
     socket.onclose = function () {
       startPolling();
