@@ -52,6 +52,13 @@ class _Changes:
     servers_to_update: list
 
 
+def _fit(model_class, field: str, value: Optional[str]) -> str:
+    """Caps a swarm string to its column (the parser already caps; this keeps storage safe for any snapshot)."""
+    limit = model_class._meta.get_field(field).max_length
+    text = value or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _upsert_models(snapshot: CrawlSnapshot, at: datetime) -> dict[str, Model]:
     existing = {model.dht_prefix: model for model in Model.objects.filter(
         dht_prefix__in=[report.dht_prefix for report in snapshot.models])}
@@ -60,11 +67,13 @@ def _upsert_models(snapshot: CrawlSnapshot, at: datetime) -> dict[str, Model]:
         model = existing.get(report.dht_prefix)
         if model is None:
             existing[report.dht_prefix] = Model.objects.create(
-                dht_prefix=report.dht_prefix, num_blocks=report.num_blocks, repository=report.repository or "",
+                dht_prefix=report.dht_prefix, num_blocks=report.num_blocks,
+                repository=_fit(Model, "repository", report.repository),
                 first_seen=at, last_seen=at, healthy=report.healthy, healthy_since=at,
             )
             continue
-        model.num_blocks, model.repository, model.last_seen = report.num_blocks, report.repository or "", at
+        model.num_blocks, model.repository = report.num_blocks, _fit(Model, "repository", report.repository)
+        model.last_seen = at
         if model.healthy != report.healthy:
             model.healthy, model.healthy_since = report.healthy, at
         to_update.append(model)
@@ -76,13 +85,14 @@ def _upsert_peers(records: list[ServerRecord], at: datetime) -> dict[str, Peer]:
     latest: dict[str, ServerRecord] = {record.peer_id: record for record in records}
     peers = {peer.peer_id: peer for peer in Peer.objects.filter(peer_id__in=list(latest))}
     Peer.objects.bulk_create(
-        [Peer(peer_id=peer_id, public_name=record.public_name or "", version=record.version or "", first_seen=at)
+        [Peer(peer_id=peer_id, public_name=_fit(Peer, "public_name", record.public_name),
+              version=_fit(Peer, "version", record.version), first_seen=at)
          for peer_id, record in latest.items() if peer_id not in peers]
     )
     changed = []
     for peer in peers.values():
         record = latest[peer.peer_id]
-        name, version = record.public_name or "", record.version or ""
+        name, version = _fit(Peer, "public_name", record.public_name), _fit(Peer, "version", record.version)
         if (peer.public_name, peer.version) != (name, version):
             peer.public_name, peer.version = name, version
             changed.append(peer)

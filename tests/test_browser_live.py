@@ -66,6 +66,14 @@ def test_an_open_page_follows_servers_stopping_and_joining_without_reload(browse
             return f'class="cell state-online" data-server="{key}"' in html
 
         wait_until(page_shows_victim_online, timeout=120, interval=1.0, what="the victim's model page")
+        # a second tab where WebSockets are blocked: it must fall back to polling
+        browser.switch_to.new_window("tab")
+        browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.WebSocket;"})
+        browser.get(page_url)
+        polling_tab = browser.current_window_handle
+        wait_until(lambda: browser.execute_script("return document.body.dataset.live") == "polling",
+                   timeout=30, what="the blocked tab to poll")
+        browser.switch_to.window(browser.window_handles[0])
         browser.get(page_url)
         wait_until(lambda: browser.execute_script("return document.body.dataset.live") == "connected",
                    timeout=30, what="the page's WebSocket to connect")
@@ -75,6 +83,10 @@ def test_an_open_page_follows_servers_stopping_and_joining_without_reload(browse
         local_swarm.stop_server(VICTIM.name, graceful=True)
         wait_until(lambda: all(c in ("cell state-offline", "cell") for c in cell_classes(browser, key)),
                    timeout=90, interval=0.5, what="the victim's cells to turn offline in the open page")
+        browser.switch_to.window(polling_tab)
+        wait_until(lambda: all(c in ("cell state-offline", "cell") for c in cell_classes(browser, key)),
+                   timeout=60, interval=0.5, what="the victim's cells to turn offline in the polling tab")
+        browser.switch_to.window(browser.window_handles[0])
 
         newcomer = local_swarm.add_server(NEWCOMER, wait=False)
         newcomer_key = f"{NEWCOMER.dht_prefix}/{newcomer['peer_id']}"
