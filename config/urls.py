@@ -1,6 +1,6 @@
 """URL routes of the site."""
 
-from django.urls import path
+from django.urls import include, path
 
 from explorer.views.health import healthz
 from explorer.views.live import live_state_json
@@ -14,4 +14,5 @@ urlpatterns = [
     path("servers/<str:peer_id>/", server_page, name="server"),
     path("live/state.json", live_state_json, name="live-state"),
     path("healthz", healthz, name="healthz"),
+    path("", include("explorer.api.urls")),
 ]

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 CRAWL_LOCK_KEY = "swarm-explorer:crawl-lock"
 SKIPPED_CRAWLS_KEY = "swarm-explorer:crawls-skipped"
+CRAWLS_BY_STATUS_KEY = "swarm-explorer:crawls:{status}"
 
 
 def redis_client() -> redis.Redis:
@@ -39,6 +40,23 @@ def skipped_crawls() -> int:
     return int(redis_client().get(SKIPPED_CRAWLS_KEY) or 0)
 
 
+def crawl_counts() -> dict[str, int]:
+    """Crawls run since Redis started, by status (for the Prometheus counters); zeros when Redis is away."""
+    try:
+        values = redis_client().mget([CRAWLS_BY_STATUS_KEY.format(status=status) for status in Crawl.Status.values])
+    except redis.exceptions.RedisError:
+        values = [None] * len(Crawl.Status.values)
+    return {status: int(value or 0) for status, value in zip(Crawl.Status.values, values)}
+
+
+def _count(crawl: Crawl) -> Crawl:
+    try:
+        redis_client().incr(CRAWLS_BY_STATUS_KEY.format(status=crawl.status))
+    except redis.exceptions.RedisError:
+        logger.warning("could not count the crawl in Redis")
+    return crawl
+
+
 def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
     """One crawl now (no lock); a crawl that cannot reach the swarm is stored as a failed crawl with the reason."""
     from swarm.crawler import CrawlFailed, CrawlSettings, crawl_swarm
@@ -57,8 +75,8 @@ def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
         )
     except (SwarmUnreachable, CrawlFailed) as error:
         logger.warning("crawl failed: %s", error)
-        return record_failed_crawl(started_at, time.perf_counter() - started, str(error))
-    crawl = store_crawl(snapshot)
+        return _count(record_failed_crawl(started_at, time.perf_counter() - started, str(error)))
+    crawl = _count(store_crawl(snapshot))
     logger.info(
         "crawl %s: %d models, %d servers, %d rejected records, %.2f s",
         crawl.pk, crawl.models_seen, crawl.servers_seen, crawl.records_rejected, crawl.duration_s,

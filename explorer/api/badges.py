@@ -1,0 +1,50 @@
+"""/badges/models/<dht_prefix>.svg and .json (shields.io endpoint format): healthy, degraded or broken."""
+
+from __future__ import annotations
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import cache_control
+
+from explorer.display import cap
+from explorer.ingest import latest_snapshot
+from explorer.models import Model
+from swarm.snapshot import ModelReport
+
+COLORS = {"healthy": "#2e7d32", "degraded": "#f9a825", "broken": "#c62828", "unknown": "#9e9e9e"}
+CHAR_WIDTH = 6.5  # rough width of one 11px Verdana character, enough to size the two halves of a badge
+
+
+def badge_status(report: ModelReport | None) -> str:
+    """healthy: every block has 2+ online, reachable servers; degraded: some block has only one; broken: a gap."""
+    if report is None:
+        return "unknown"
+    if not report.healthy:
+        return "broken"
+    return "degraded" if report.replication_min == 1 else "healthy"
+
+
+def _status_for(dht_prefix: str) -> tuple[str, str]:
+    snapshot = latest_snapshot()
+    report = snapshot.model(dht_prefix) if snapshot else None
+    if report is None and not Model.objects.filter(dht_prefix=dht_prefix).exists():
+        raise Http404("no such model")
+    return cap(dht_prefix, 40), badge_status(report)
+
+
+@cache_control(max_age=30)
+def badge_json(request, dht_prefix: str):
+    label, status = _status_for(dht_prefix)
+    return JsonResponse({"schemaVersion": 1, "label": label, "message": status, "color": COLORS[status]})
+
+
+@cache_control(max_age=30)
+def badge_svg(request, dht_prefix: str):
+    label, status = _status_for(dht_prefix)
+    label_width = int(len(label) * CHAR_WIDTH + 12)
+    status_width = int(len(status) * CHAR_WIDTH + 12)
+    return render(request, "explorer/badge.svg", {
+        "label": label, "status": status, "color": COLORS[status], "label_width": label_width,
+        "status_width": status_width, "width": label_width + status_width,
+        "label_x": label_width / 2, "status_x": label_width + status_width / 2,
+    }, content_type="image/svg+xml")

@@ -1,0 +1,124 @@
+"""/metrics: Prometheus exposition of the latest crawl, with the public monitor's metric names and labels plus ours.
+A collector reads the stored state at scrape time; the Prometheus client library writes the text (HELP and TYPE)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Iterator, Optional
+
+import numpy as np
+from django.http import HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from explorer.crawling import crawl_counts, skipped_crawls
+from explorer.ingest import latest_snapshot
+from explorer.models import Crawl
+from swarm.snapshot import CrawlSnapshot, ModelReport, ServerState
+
+PING_PERCENTILES = (25, 50, 75, 90, 95)
+RPS_KINDS = ("network", "inference", "forward")
+ROW_STATES = ("online", "joining", "offline", "unreachable")
+
+
+def gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=list(labels))
+
+
+def swarm_metrics(snapshot: CrawlSnapshot) -> Iterator[Metric]:
+    """The public monitor's metrics (same names and labels), online and reachable only where that is the meaning."""
+    duration = gauge("update_duration", "Seconds the latest crawl took")
+    duration.add_metric([], snapshot.duration_s)
+    yield duration
+
+    servers = snapshot.servers
+    online = [server for server in servers if server.state == ServerState.ONLINE]
+    total = gauge("servers_num_total", "Servers in the latest crawl (distinct peers, any state)")
+    total.add_metric([], len({server.peer_id for server in servers}))
+    yield total
+    relay = gauge("servers_num_relay", "Online, reachable servers that are reachable only through a relay")
+    relay.add_metric([], len({server.peer_id for server in online if server.using_relay}))
+    yield relay
+
+    pings = [rtt for server in servers for rtt in server.next_pings.values() if rtt is not None]
+    ping = gauge("ping_pct", "Percentiles of the round-trip times servers report to their next servers, seconds",
+                 ("pct",))
+    if pings:
+        for pct, value in zip(PING_PERCENTILES, np.percentile(pings, PING_PERCENTILES)):
+            ping.add_metric([str(pct)], float(value))
+    yield ping
+
+    versions = gauge("server_version", "Online servers by Petals version", ("version_number",))
+    for version, count in sorted(Counter(server.version or "unknown" for server in online).items()):
+        versions.add_metric([version], count)
+    yield versions
+
+    yield from model_metrics(snapshot.models)
+
+
+def model_metrics(models: tuple[ModelReport, ...]) -> Iterator[Metric]:
+    n_blocks = gauge("n_blocks", "Blocks in the model", ("model",))
+    servers_num = gauge("servers_num", "Servers announcing the model, any state", ("model",))
+    blocks_total = gauge("blocks_total", "Sum of the servers' span lengths, any state", ("model",))
+    online_min = gauge("blocks_online_min", "Online, reachable servers on the model's worst block", ("model",))
+    blocks = gauge("blocks", "Sum of span lengths of servers in each state", ("model", "state"))
+    rps_avg = gauge("rps_avg", "Mean over blocks of the summed rps of servers covering the block", ("model", "rps"))
+    rps_min = gauge("rps_min", "Minimum over blocks of the summed rps of servers covering the block", ("model", "rps"))
+    healthy = gauge("swarm_explorer_model_healthy", "1 if every block has an online, reachable server", ("model",))
+    for model in models:
+        label = [model.dht_prefix]
+        n_blocks.add_metric(label, model.num_blocks)
+        servers_num.add_metric(label, len(model.servers))
+        blocks_total.add_metric(label, sum(server.end_block - server.start_block for server in model.servers))
+        online_min.add_metric(label, model.replication_min)
+        healthy.add_metric(label, 1 if model.healthy else 0)
+        for state in ROW_STATES:
+            blocks.add_metric(label + [state], sum(server.end_block - server.start_block
+                                                   for server in model.servers if server.state.value == state))
+        for kind in RPS_KINDS:
+            per_block = [0.0] * model.num_blocks
+            for server in model.servers:
+                value = getattr(server, f"{kind}_rps")
+                if value is not None and server.state == ServerState.ONLINE:
+                    for block in range(server.start_block, min(server.end_block, model.num_blocks)):
+                        per_block[block] += value
+            rps_avg.add_metric(label + [kind], sum(per_block) / len(per_block) if per_block else 0.0)
+            rps_min.add_metric(label + [kind], min(per_block, default=0.0))
+    yield from (n_blocks, servers_num, blocks_total, online_min, blocks, rps_avg, rps_min, healthy)
+
+
+def explorer_metrics(last_ok: Optional[Crawl], snapshot: Optional[CrawlSnapshot]) -> Iterator[Metric]:
+    crawls = CounterMetricFamily("swarm_explorer_crawls", "Crawls run since Redis started, by outcome",
+                                 labels=["status"])
+    for status, count in crawl_counts().items():
+        crawls.add_metric([status], count)
+    yield crawls
+    skipped = CounterMetricFamily("swarm_explorer_crawls_skipped", "Crawls skipped because another one was running")
+    try:
+        skipped.add_metric([], skipped_crawls())
+    except Exception:
+        skipped.add_metric([], 0)
+    yield skipped
+    age = gauge("swarm_explorer_last_crawl_age_seconds", "Seconds since the latest successful crawl finished")
+    if last_ok is not None:
+        age.add_metric([], max(0.0, time.time() - last_ok.finished_at.timestamp()))
+    yield age
+    rejected = gauge("swarm_explorer_records_rejected", "Malformed DHT records rejected in the latest crawl")
+    if snapshot is not None:
+        rejected.add_metric([], len(snapshot.rejected))
+    yield rejected
+
+
+class SwarmCollector:
+    def collect(self) -> Iterator[Metric]:
+        snapshot = latest_snapshot()
+        if snapshot is not None:
+            yield from swarm_metrics(snapshot)
+        yield from explorer_metrics(Crawl.objects.filter(status=Crawl.Status.OK).first(), snapshot)
+
+
+def metrics(request):
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SwarmCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,63 @@
+"""/api/v1: the public monitor's endpoints, served from the stored latest crawl (state) or checked now (reachability)."""
+
+from __future__ import annotations
+
+import json
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django_ratelimit.core import is_ratelimited
+
+from explorer.api.reachability import check_reachable
+from explorer.api.v1_state import state_document
+from explorer.crawling import initial_peers
+from explorer.models import LatestSnapshot
+from swarm.records import is_valid_peer_id
+from swarm.snapshot import CrawlSnapshot
+
+_rendered: dict = {"key": None, "body": b""}  # the document is rendered once per crawl and served as bytes
+
+
+def rendered_state() -> bytes:
+    row = LatestSnapshot.objects.filter(id=1).only("crawl_id", "updated_at").first()
+    key = None if row is None else (row.crawl_id, row.updated_at, settings.CRAWL_INTERVAL)
+    if key is None or key != _rendered["key"]:
+        snapshot = None
+        if row is not None:
+            snapshot = CrawlSnapshot.model_validate(LatestSnapshot.objects.get(id=1).data)
+        document = state_document(snapshot, settings.CRAWL_INTERVAL, official_prefixes=set(settings.SWARM_MODELS))
+        _rendered.update(key=key, body=json.dumps(document, allow_nan=False).encode())
+    return _rendered["body"]
+
+
+@never_cache
+def state(request):
+    return HttpResponse(rendered_state(), content_type="application/json")
+
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@never_cache
+async def is_reachable(request, peer_id: str):
+    """Dials the peer now from our DHT node (the check Petals servers run before they announce themselves).
+    Rate-limited per client address, because every call makes outbound connections."""
+    your_ip = client_ip(request)
+    limited = await sync_to_async(is_ratelimited)(
+        request=request, group="api-v1-is-reachable", key="ip", rate=settings.IS_REACHABLE_RATE, increment=True)
+    if limited:
+        return JsonResponse({"success": False, "message": f"too many checks from your address (limit "
+                             f"{settings.IS_REACHABLE_RATE}); try again later", "your_ip": your_ip}, status=429)
+    if not is_valid_peer_id(peer_id):
+        return JsonResponse({"success": False, "message": "not a valid peer id (expected a base58 libp2p peer id)",
+                             "your_ip": your_ip}, status=400)
+    try:
+        ok, message = await sync_to_async(check_reachable, thread_sensitive=False)(
+            peer_id, initial_peers(), settings.REACHABILITY_TIMEOUT)
+    except Exception as error:
+        return JsonResponse({"success": False, "message": f"could not run the check: {error}"[:300],
+                             "your_ip": your_ip}, status=503)
+    return JsonResponse({"success": ok, "message": message, "your_ip": your_ip})

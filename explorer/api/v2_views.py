@@ -1,0 +1,77 @@
+"""/api/v2: read-only, paginated, filterable views of models, servers, sessions, crawls, state changes, history."""
+
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from explorer.api import v2_filters, v2_serializers
+from explorer.history import DEFAULT_RANGE, RANGES, model_series
+from explorer.models import Crawl, Model, Server, ServerSession, StateChange
+
+
+class ModelViewSet(viewsets.ReadOnlyModelViewSet):
+    """Models seen in the swarm, with their current health."""
+
+    queryset = Model.objects.all().order_by("dht_prefix")
+    serializer_class = v2_serializers.ModelSerializer
+    lookup_field = "dht_prefix"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("range", OpenApiTypes.STR, enum=list(RANGES), default=DEFAULT_RANGE,
+                                     description="time range; per-crawl points up to 24h, hourly beyond")],
+        responses=v2_serializers.HistoryPointSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def history(self, request, dht_prefix=None):
+        """The model's history series: servers online, minimum replication, throughput, health."""
+        model = get_object_or_404(Model, dht_prefix=dht_prefix)
+        range_key = request.query_params.get("range", DEFAULT_RANGE)
+        if range_key not in RANGES:
+            raise ValidationError({"range": [f"must be one of {', '.join(RANGES)}"]})
+        points = model_series(model, range_key)
+        return Response(v2_serializers.HistoryPointSerializer(points, many=True).data)
+
+
+class ServerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Servers (one peer serving one model) with their current state and span."""
+
+    queryset = Server.objects.select_related("peer", "model").order_by("model__dht_prefix", "start_block", "id")
+    serializer_class = v2_serializers.ServerSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = v2_filters.ServerFilter
+
+
+class SessionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Times during which a server announced itself online."""
+
+    queryset = ServerSession.objects.select_related("server__peer", "server__model").order_by("-started_at", "-id")
+    serializer_class = v2_serializers.SessionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = v2_filters.SessionFilter
+
+
+class CrawlViewSet(viewsets.ReadOnlyModelViewSet):
+    """Crawls, newest first, with their outcome."""
+
+    queryset = Crawl.objects.order_by("-started_at", "-id")
+    serializer_class = v2_serializers.CrawlSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = v2_filters.CrawlFilter
+
+
+class StateChangeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Server state changes, newest first."""
+
+    queryset = StateChange.objects.select_related("server__peer", "server__model").order_by("-at", "-id")
+    serializer_class = v2_serializers.StateChangeSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = v2_filters.StateChangeFilter
+
+
+

@@ -1,0 +1,67 @@
+"""/metrics parsed with the Prometheus client's own parser; badges for healthy, degraded and broken models."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from explorer.crawling import crawl_and_store
+from explorer.ingest import store_crawl
+from tests.snapshots import model, server, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def scrape(client) -> dict:
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert "# HELP n_blocks " in text and "# TYPE n_blocks gauge" in text
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def value(families, name, **labels):
+    family = families[name]
+    matches = [sample.value for sample in family.samples
+               if sample.name in (name, f"{name}_total") and all(sample.labels.get(k) == v for k, v in labels.items())]
+    assert len(matches) == 1, (name, labels, family.samples)
+    return matches[0]
+
+
+@pytest.mark.swarm
+def test_metrics_of_a_real_crawl(client, swarm_peers):
+    crawl_and_store(swarm_peers)
+    families = scrape(client)
+    assert value(families, "n_blocks", model="tiny-llama") == 6
+    assert value(families, "servers_num", model="tiny-llama") == 2
+    assert value(families, "blocks_total", model="tiny-llama") == 6
+    assert value(families, "blocks_online_min", model="tiny-llama") == 1
+    assert value(families, "blocks", model="tiny-llama", state="online") == 6
+    assert value(families, "blocks", model="tiny-llama", state="offline") == 0
+    assert value(families, "rps_min", model="tiny-falcon", rps="inference") >= 0
+    assert value(families, "servers_num_total") >= 3 and value(families, "servers_num_relay") == 0
+    assert value(families, "server_version", version_number="2.2.0.post1") >= 3
+    assert value(families, "swarm_explorer_model_healthy", model="tiny-falcon") == 1
+    assert value(families, "swarm_explorer_crawls", status="ok") >= 1
+    assert 0 <= value(families, "swarm_explorer_last_crawl_age_seconds") < 600
+    assert families["swarm_explorer_crawls"].type == "counter" and families["update_duration"].type == "gauge"
+    assert {sample.labels["pct"] for sample in families["ping_pct"].samples} <= {"25", "50", "75", "90", "95"}
+
+
+def test_metrics_with_no_crawl_still_parse(client):
+    response = client.get("/metrics")
+    families = {family.name: family for family in text_string_to_metric_families(response.content.decode())}
+    assert "swarm_explorer_crawls" in families and "n_blocks" not in families
+
+
+@pytest.mark.parametrize("servers, status", [
+    ([server(0, 0, 6), server(1, 0, 6)], "healthy"),
+    ([server(0, 0, 6), server(1, 0, 3)], "degraded"),
+    ([server(0, 0, 3)], "broken"),
+])
+def test_badges(client, servers, status):
+    store_crawl(snapshot(1_790_000_000.0, [model(servers, prefix="org/<b>model</b>")]))
+    document = client.get("/badges/models/org/<b>model</b>.json").json()
+    assert document["schemaVersion"] == 1 and document["message"] == status and document["label"] == "org/<b>model</b>"
+    svg = client.get("/badges/models/org/<b>model</b>.svg")
+    assert svg["Content-Type"] == "image/svg+xml" and f">{status}</text>" in svg.content.decode()
+    assert "&lt;b&gt;model&lt;/b&gt;" in svg.content.decode() and "<b>" not in svg.content.decode()
+    assert client.get("/badges/models/nobody.json").status_code == 404
