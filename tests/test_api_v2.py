@@ -104,3 +104,10 @@ def test_nul_characters_are_a_400_everywhere(client, history):
                         ("/models/a\x00b/", {}), ("/api/v1/is_reachable/Qm\x00", {})):
         response = client.get(url, params)
         assert response.status_code == 400 and "NUL" in response.json()["detail"], url
+
+
+def test_huge_limits_and_offsets_are_bounded(client, history):
+    page = client.get("/api/v2/models/", {"limit": 10**30, "offset": 10**30}).json()
+    assert page["count"] == 2 and page["results"] == []
+    page = client.get("/api/v2/crawls/", {"limit": 10**30}).json()
+    assert len(page["results"]) == 2
