@@ -176,7 +176,9 @@ def _sample_servers(seen: list[tuple[Server, ServerRecord]], at: datetime) -> No
     )
 
 
-def describe_change(change: StateChange, peer_id: str, dht_prefix: str) -> dict:
+def describe_change(change: StateChange) -> dict:
+    """A state change as the live delta carries it (the server's peer and model are already loaded)."""
+    peer_id, dht_prefix = change.server.peer.peer_id, change.server.model.dht_prefix
     return {
         "server": server_key(dht_prefix, peer_id), "peer_id": peer_id, "dht_prefix": dht_prefix,
         "old": change.old_state, "new": change.new_state, "reason": change.reason, "at": change.at.isoformat(),
@@ -212,11 +214,8 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
         ModelStat.objects.bulk_create([model_stat(report, models[report.dht_prefix], at) for report in snapshot.models])
         LatestSnapshot.objects.update_or_create(
             id=1, defaults={"crawl": crawl, "data": snapshot.model_dump(mode="json"), "updated_at": at})
-        names = {server.pk: (server.peer.peer_id, server.model.dht_prefix) for server, _ in seen}
-        names.update({change.server.pk: (change.server.peer.peer_id, change.server.model.dht_prefix)
-                      for change in state_changes if change.server.pk not in names})
         delta = diff_states(previous, live_state(snapshot, crawl.pk),
-                            [describe_change(change, *names[change.server.pk]) for change in state_changes])
+                            [describe_change(change) for change in state_changes])
         if delta is not None:
             transaction.on_commit(partial(publish_delta, delta))
     return crawl
