@@ -6,7 +6,9 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from config.asgi import application
 from explorer.live_state import diff_states, live_state
@@ -18,6 +20,19 @@ from tests.snapshots import PEERS, model, server, snapshot
 pytestmark = pytest.mark.django_db
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
+
+
+def run_scenario(scenario) -> None:
+    """Runs an async test body, then closes the database connection the consumer opened in asgiref's shared thread,
+    so that the test database can be dropped at the end of the session."""
+
+    async def with_cleanup():
+        try:
+            await scenario()
+        finally:
+            await database_sync_to_async(connections.close_all)()
+
+    asyncio.run(with_cleanup())
 
 
 def state_of(*servers, at=1_790_000_000.0):
@@ -51,7 +66,7 @@ def test_a_connecting_browser_gets_a_resync_first():
         assert (await communicator.receive_json_from(timeout=10))["type"] == "resync"
         await communicator.disconnect()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
 
 
 def test_a_foreign_origin_is_refused():
@@ -61,7 +76,7 @@ def test_a_foreign_origin_is_refused():
         assert not connected
         await communicator.disconnect()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
 
 
 @pytest.mark.swarm
@@ -92,4 +107,4 @@ def test_a_crawl_committed_by_a_real_worker_pushes_a_delta_and_an_unchanged_one_
         assert await communicator.receive_nothing(timeout=3)
         await communicator.disconnect()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
