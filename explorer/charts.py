@@ -13,11 +13,13 @@ LAYOUT = {
 }
 
 
-def _line(title: str, xs: list, ys: list, y_title: str, shape: str = "linear") -> dict:
+def _line(title: str, xs: list, ys: list, y_title: str, window: tuple[datetime, datetime], shape: str = "linear",
+          name: str = "") -> dict:
     return {
         "data": [{"type": "scatter", "mode": "lines+markers", "marker": {"size": 3}, "x": xs, "y": ys,
-                  "line": {"shape": shape}}],
-        "layout": {**LAYOUT, "title": {"text": title}, "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"}},
+                  "line": {"shape": shape}, "name": name or y_title}],
+        "layout": {**LAYOUT, "title": {"text": title}, "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
+                   "xaxis": {"type": "date", "range": [window[0].isoformat(), window[1].isoformat()]}},
     }
 
 
@@ -37,10 +39,11 @@ def outages(points: Sequence[dict]) -> list[tuple[datetime, datetime]]:
     return runs
 
 
-def model_history_figures(points: Sequence[dict]) -> dict[str, dict]:
+def model_history_figures(points: Sequence[dict], window: tuple[datetime, datetime]) -> dict[str, dict]:
+    """Charts over the whole selected window (start, end), however few points it has."""
     xs = [point["bucket_start"].isoformat() for point in points]
-    health = _line("Health (share of crawls able to serve a full forward pass)", xs,
-                   [round(point["healthy_fraction"], 3) for point in points], "healthy", shape="hv")
+    health = _line("Health (outages shaded)", xs, [round(point["healthy_fraction"], 3) for point in points],
+                   "share of crawls healthy", window, shape="hv")
     health["layout"]["yaxis"]["range"] = [0, 1.05]
     health["layout"]["shapes"] = [
         {"type": "rect", "xref": "x", "yref": "paper", "x0": start.isoformat(), "x1": end.isoformat(),
@@ -48,17 +51,19 @@ def model_history_figures(points: Sequence[dict]) -> dict[str, dict]:
         for start, end in outages(points)
     ]
     return {
-        "servers": _line("Servers online", xs, [point["servers_online_avg"] for point in points], "servers"),
+        "servers": _line("Servers online", xs, [point["servers_online_avg"] for point in points], "servers", window),
         "replication": _line("Minimum replication", xs, [point["replication_min"] for point in points],
-                             "servers on the worst block", shape="hv"),
-        "throughput": _line("Throughput of online servers", xs, [point["throughput_avg"] for point in points], "rps"),
+                             "servers on the worst block", window, shape="hv"),
+        "throughput": _line("Throughput of online servers", xs, [point["throughput_avg"] for point in points],
+                            "rps", window),
         "health": health,
     }
 
 
-def server_history_figure(samples: Sequence[dict]) -> dict:
+def server_history_figure(samples: Sequence[dict], window: tuple[datetime, datetime]) -> dict:
     xs = [sample["hour"].isoformat() for sample in samples]
-    figure = _line("Throughput (hourly samples)", xs, [sample["throughput"] for sample in samples], "rps")
+    figure = _line("Throughput and cache (hourly samples)", xs, [sample["throughput"] for sample in samples], "rps",
+                   window, name="throughput")
     figure["data"].append({"type": "scatter", "mode": "lines", "x": xs, "yaxis": "y2",
                            "y": [sample["cache_tokens_left"] for sample in samples], "name": "cache tokens left"})
     figure["layout"]["yaxis2"] = {"title": {"text": "cache tokens left"}, "overlaying": "y", "side": "right",

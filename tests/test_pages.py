@@ -83,6 +83,7 @@ def test_server_page_shows_record_uptime_sessions_and_pings(client, stored):
     assert "now</td>" in page  # the open session
     back_page = text(client.get(f"/servers/{back['peer_id']}/"))
     assert f"…{front['peer_id'][-6:]}" in back_page  # llama-front pings llama-back: shown under "To this server"
+    assert f"…{back['peer_id'][-6:]}" in page  # ... and under "From this server" on llama-front's page
     assert 'id="figure-server"' in page
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from django.http import Http404
 from django.shortcuts import render
 
@@ -50,11 +52,13 @@ def model_page(request, dht_prefix: str):
     if range_key not in RANGES:
         range_key = DEFAULT_RANGE
     model = context["model"]
+    now = datetime.now(timezone.utc)
+    window = (now - RANGES[range_key], now)
     context.update(
         range_key=range_key,
         ranges=list(RANGES),
         charts=[{"id": f"figure-{name}", "figure": figure}
-                for name, figure in (model_history_figures(model_series(model, range_key)) if model else {}).items()],
+                for name, figure in (model_history_figures(model_series(model, range_key, now), window) if model else {}).items()],
         changes=(StateChange.objects.filter(server__model=model).select_related("server__peer", "server__model")[:RECENT_CHANGES]
                  if model else []),
     )

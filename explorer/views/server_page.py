@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from django.http import Http404
 from django.shortcuts import render
 
@@ -37,7 +39,9 @@ def server_page(request, peer_id: str):
         sessions=sessions[:SESSIONS_SHOWN],
         span_changes=[change for change in changes if change.reason.startswith("span changed")],
         changes=changes[:CHANGES_SHOWN],
+        pings_to={target: rtt for record in records for target, rtt in record.next_pings.items()},
         pings_from=pings_from,
-        figure=server_history_figure(samples) if samples else None,
+        figure=server_history_figure(samples, (samples[0]["hour"] - timedelta(hours=1),
+                                               datetime.now(timezone.utc))) if samples else None,
     )
     return render(request, "explorer/server.html", context)
