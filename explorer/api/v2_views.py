@@ -1,7 +1,6 @@
 """/api/v2: read-only, paginated, filterable views of models, servers, sessions, crawls, state changes, history."""
 
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -43,7 +42,6 @@ class ServerViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = Server.objects.select_related("peer", "model").order_by("model__dht_prefix", "start_block", "id")
     serializer_class = v2_serializers.ServerSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = v2_filters.ServerFilter
 
 
@@ -52,7 +50,6 @@ class SessionViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = ServerSession.objects.select_related("server__peer", "server__model").order_by("-started_at", "-id")
     serializer_class = v2_serializers.SessionSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = v2_filters.SessionFilter
 
 
@@ -61,7 +58,6 @@ class CrawlViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = Crawl.objects.order_by("-started_at", "-id")
     serializer_class = v2_serializers.CrawlSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = v2_filters.CrawlFilter
 
 
@@ -70,7 +66,6 @@ class StateChangeViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = StateChange.objects.select_related("server__peer", "server__model").order_by("-at", "-id")
     serializer_class = v2_serializers.StateChangeSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = v2_filters.StateChangeFilter
 
 
