@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +11,10 @@ import pytest
 from django.conf import settings
 
 from swarm.localswarm.launcher import LocalSwarm
-from swarm.localswarm.processes import wait_until
+from swarm.localswarm.processes import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 UPDATE_PERIOD = 5.0  # local swarm servers re-announce every 5 s, so their records expire after 10 s
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pytest_collection_modifyitems(items):

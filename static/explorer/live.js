@@ -8,7 +8,9 @@
   var pollTimer = null;
   var socket = null;
 
-  function utc(seconds) { return new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC"; }
+  function utc(seconds, precise) {
+    return new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, precise ? 19 : 16) + " UTC";
+  }
   function each(selector, fn) { document.querySelectorAll(selector).forEach(fn); }
   function attr(name, value) { return "[" + name + "=\"" + CSS.escape(value) + "\"]"; }
 
@@ -95,7 +97,7 @@
     if (!message || !message.type) return;
     if (message.crawl && message.crawl.started_at) {
       each("[data-last-crawl]", function (el) {
-        el.textContent = new Date(message.crawl.started_at * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+        el.textContent = utc(message.crawl.started_at, true);
       });
     }
     var full = message.type === "resync" || message.type === "state";

@@ -38,12 +38,6 @@ DEFAULT_PLAN = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _identity(path: Path) -> str:
     """Creates a libp2p identity file if missing; returns its peer id."""
     from hivemind.p2p import P2P, PeerID
@@ -87,7 +81,7 @@ class LocalSwarm:
             return state
         if state is not None:
             self.down()
-        port = _free_port()
+        port = processes.free_port()
         dht_peer = _identity(self.home / "identities" / "bootstrap.id")
         maddr = f"/ip4/127.0.0.1/tcp/{port}/p2p/{dht_peer}"
         dht_process = processes.spawn(
