@@ -70,3 +70,15 @@ def env_models(name: str) -> dict[str, int]:
             raise ImproperlyConfigured(f"{name}: {item!r} is not of the form dht_prefix:num_blocks")
         models[prefix] = int(blocks)
     return models
+
+
+def env_sources(name: str) -> dict[str, str]:
+    """Where a probe finds a model's config, embeddings and head: "dht_prefix=path_or_repository" items,
+    e.g. PROBE_MODELS="Llama-2-70b-hf=/models/llama-2-70b bloom=bigscience/bloom"."""
+    sources: dict[str, str] = {}
+    for item in env_list(name, []) or []:
+        prefix, sep, source = item.partition("=")
+        if not sep or not prefix or not source:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not of the form dht_prefix=path_or_repository")
+        sources[prefix] = source
+    return sources

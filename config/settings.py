@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 import plotly
 
-from config.env import env_bool, env_float, env_int, env_list, env_models, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_models, env_sources, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "explorer.middleware.RejectNulCharactersMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -97,7 +98,18 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"
 SWARM_INITIAL_PEERS = env_list("SWARM_INITIAL_PEERS")  # None: petals.constants.PUBLIC_INITIAL_PEERS
 SWARM_MODELS = env_models("SWARM_MODELS")  # watched even when absent from the "_petals.models" registry
 CRAWL_INTERVAL = env_float("CRAWL_INTERVAL", 15.0, minimum=1.0)
+
+# End-to-end probes (queue "probes", a solo-pool worker of its own, so they never hold up a crawl)
 PROBE_INTERVAL = env_float("PROBE_INTERVAL", 300.0, minimum=1.0)
+PROBE_MODELS = env_sources("PROBE_MODELS")  # dht_prefix -> local path or repository of the client's model files
+PROBE_TOKENS = env_int("PROBE_TOKENS", 8, minimum=1)
+PROBE_TIMEOUT = env_float("PROBE_TIMEOUT", 120.0, minimum=5.0)  # the whole probe; every step is cut off by it
+PROBE_SERVERS_PER_ROUND = env_int("PROBE_SERVERS_PER_ROUND", 4, minimum=0)  # per model, least recently probed first
+PROBE_FAILURE_BAN = env_float("PROBE_FAILURE_BAN", 600.0, minimum=0.0)  # route probes avoid a server that just failed
+PROBE_REQUEST_RATE = env_str("PROBE_REQUEST_RATE", "2/m")  # on-demand probes per client address
+CONSISTENCY_INTERVAL = env_float("CONSISTENCY_INTERVAL", 3600.0, minimum=1.0)
+CONSISTENCY_TOLERANCE = env_float("CONSISTENCY_TOLERANCE", 0.02, minimum=0.0)  # relative hidden-state difference
+RETENTION_PROBE_DAYS = env_float("RETENTION_PROBE_DAYS", 90.0, minimum=0.0)
 REACHABILITY_TIMEOUT = env_float("REACHABILITY_TIMEOUT", 5.0, minimum=0.1)
 IS_REACHABLE_RATE = env_str("IS_REACHABLE_RATE", "10/m")  # per client address; each check dials out
 CRAWL_SOFT_TIME_LIMIT = env_float("CRAWL_SOFT_TIME_LIMIT", 120.0, minimum=5.0)
@@ -110,7 +122,12 @@ RETENTION_DAILY_DAYS = env_float("RETENTION_DAILY_DAYS", 3650.0, minimum=0.0)
 # Celery: the crawl runs on the "swarm" queue, whose worker uses the solo pool (a DHT client needs a child process).
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ROUTES = {"explorer.tasks.crawl": {"queue": "swarm"}}
+CELERY_TASK_ROUTES = {
+    "explorer.tasks.crawl": {"queue": "swarm"},
+    "explorer.tasks.probe_round": {"queue": "probes"},
+    "explorer.tasks.probe_now": {"queue": "probes"},
+    "explorer.tasks.consistency_round": {"queue": "probes"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
@@ -118,6 +135,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "explorer.tasks.crawl",
         "schedule": CRAWL_INTERVAL,
         "options": {"expires": CRAWL_INTERVAL},  # a backlog of crawls is never replayed
+    },
+    "probe-round": {
+        "task": "explorer.tasks.probe_round",
+        "schedule": PROBE_INTERVAL,
+        "options": {"expires": PROBE_INTERVAL},
+    },
+    "consistency-round": {
+        "task": "explorer.tasks.consistency_round",
+        "schedule": CONSISTENCY_INTERVAL,
+        "options": {"expires": CONSISTENCY_INTERVAL},
     },
     "apply-retention": {
         "task": "explorer.tasks.apply_retention",

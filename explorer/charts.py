@@ -71,3 +71,20 @@ def server_history_figure(samples: Sequence[dict], window: tuple[datetime, datet
     figure["layout"]["showlegend"] = True
     figure["layout"]["legend"] = {"orientation": "h"}
     return figure
+
+
+def probe_latency_figure(points: Sequence[dict], window: tuple[datetime, datetime]) -> dict:
+    """Route probes over the window: time to first token and per-token latency (median, p95); failures marked."""
+    ok = [point for point in points if point["status"] == "ok"]
+    xs = [point["started_at"].isoformat() for point in ok]
+    figure = _line("End-to-end probes", xs, [point["ttft_s"] for point in ok], "seconds", window,
+                   name="time to first token")
+    for field, name in (("token_latency_median_s", "per token, median"), ("token_latency_p95_s", "per token, p95")):
+        figure["data"].append({"type": "scatter", "mode": "lines+markers", "marker": {"size": 3}, "x": xs,
+                               "y": [point[field] for point in ok], "name": name})
+    failed = [point["started_at"].isoformat() for point in points if point["status"] != "ok"]
+    figure["data"].append({"type": "scatter", "mode": "markers", "x": failed, "y": [0] * len(failed),
+                           "name": "failed or not runnable", "marker": {"size": 8, "symbol": "x", "color": "#dc2626"}})
+    figure["layout"]["showlegend"] = True
+    figure["layout"]["legend"] = {"orientation": "h"}
+    return figure

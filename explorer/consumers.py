@@ -1,4 +1,5 @@
-"""WebSocket /ws/swarm/: sends the current live state on connect (a resync after any reconnect), then every delta."""
+"""WebSockets: /ws/swarm/ sends the current live state on connect (a resync after any reconnect), then every delta;
+/ws/probes/<id>/ sends one probe's stored state on connect, then its progress until its result."""
 
 from __future__ import annotations
 
@@ -30,3 +31,35 @@ class SwarmConsumer(AsyncJsonWebsocketConsumer):
 
     async def swarm_delta(self, event):
         await self.send_json(event["delta"])
+
+
+@database_sync_to_async
+def stored_probe(probe_id: int):
+    from explorer.models import Probe
+    from explorer.probe_store import probe_json
+
+    probe = Probe.objects.select_related("model", "target", "failed_peer").filter(pk=probe_id).first()
+    return None if probe is None else probe_json(probe)
+
+
+class ProbeProgressConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        from explorer.probing import probe_group
+
+        self.probe_id = int(self.scope["url_route"]["kwargs"]["probe_id"])
+        probe = await stored_probe(self.probe_id)
+        if probe is None:
+            await self.close(code=4404)
+            return
+        self.group = probe_group(self.probe_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        finished = probe["status"] not in ("queued", "running")
+        await self.send_json({"stage": "result" if finished else probe["status"], "probe": probe})
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def probe_progress(self, event):
+        await self.send_json(event["message"])

@@ -1,5 +1,6 @@
 """Retention: per-crawl aggregates older than RETENTION_RAW_DAYS become hourly rows, hourly rows older than
-RETENTION_HOURLY_DAYS become daily rows, daily rows older than RETENTION_DAILY_DAYS and old crawl rows are deleted.
+RETENTION_HOURLY_DAYS become daily rows, daily rows older than RETENTION_DAILY_DAYS and old crawl rows are deleted;
+probes and consistency checks older than RETENTION_PROBE_DAYS are deleted.
 Sessions and state changes are kept: they are written only on change and stay small."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, Max, Min, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
-from explorer.models import Crawl, ModelStat
+from explorer.models import ConsistencyCheck, Crawl, ModelStat, Probe
 
 Resolution = ModelStat.Resolution
 WEIGHTED_FIELDS = ("replication_avg", "servers_online_avg", "throughput_avg", "healthy_fraction")
@@ -25,6 +26,7 @@ class RetentionReport:
     rolled_to_daily: int
     deleted_daily: int
     deleted_crawls: int
+    deleted_probes: int = 0
 
 
 def _truncate(moment: datetime, resolution: str) -> datetime:
@@ -81,4 +83,8 @@ def apply_retention(now: Optional[datetime] = None) -> RetentionReport:
         resolution=Resolution.DAY, bucket_start__lt=now - timedelta(days=settings.RETENTION_DAILY_DAYS)).delete()
     deleted_crawls, _ = Crawl.objects.filter(started_at__lt=raw_cutoff).exclude(
         pk__in=Crawl.objects.order_by("-started_at").values("pk")[:1]).delete()
-    return RetentionReport(hourly, daily, deleted_daily, deleted_crawls)
+    probe_cutoff = now - timedelta(days=settings.RETENTION_PROBE_DAYS)
+    ConsistencyCheck.objects.filter(started_at__lt=probe_cutoff).delete()
+    deleted_probes, _ = Probe.objects.filter(started_at__lt=probe_cutoff).exclude(
+        status__in=[Probe.Status.QUEUED, Probe.Status.RUNNING]).delete()
+    return RetentionReport(hourly, daily, deleted_daily, deleted_crawls, deleted_probes)

@@ -2,6 +2,9 @@
 
 from django.urls import path
 
-from explorer.consumers import SwarmConsumer
+from explorer.consumers import ProbeProgressConsumer, SwarmConsumer
 
-websocket_urlpatterns = [path("ws/swarm/", SwarmConsumer.as_asgi())]
+websocket_urlpatterns = [
+    path("ws/swarm/", SwarmConsumer.as_asgi()),
+    path("ws/probes/<int:probe_id>/", ProbeProgressConsumer.as_asgi()),
+]

@@ -1,4 +1,7 @@
-"""Celery tasks: the periodic crawl (queue "swarm", a solo-pool worker that keeps one DHT client) and retention."""
+"""Celery tasks: the periodic crawl (queue "swarm", a solo-pool worker that keeps one DHT client), probes (queue
+"probes", a solo-pool worker of their own, so a slow probe never delays a crawl) and retention.
+
+The solo pool enforces no Celery time limit; a probe keeps its own (PROBE_TIMEOUT cuts every step it takes)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from celery import shared_task
 from celery.signals import worker_shutdown
 from django.conf import settings
 
+from explorer import probing
 from explorer.crawling import crawl_exclusively
 from explorer.retention import apply_retention as apply_retention_now
 
@@ -23,13 +27,39 @@ def crawl() -> int | None:
     return None if stored is None else stored.pk
 
 
+@shared_task(name="explorer.tasks.probe_round", soft_time_limit=settings.PROBE_TIMEOUT * 40,
+             time_limit=settings.PROBE_TIMEOUT * 40 + 30)
+def probe_round() -> list[int] | None:
+    """A route probe and per-server probes for every served model; None when another round was running."""
+    probes = probing.exclusively(probing.probe_round, "probe round")
+    return None if probes is None else [probe.pk for probe in probes]
+
+
+@shared_task(name="explorer.tasks.consistency_round", soft_time_limit=settings.PROBE_TIMEOUT * 40,
+             time_limit=settings.PROBE_TIMEOUT * 40 + 30)
+def consistency_round() -> list[int] | None:
+    checks = probing.exclusively(probing.consistency_round, "consistency round")
+    return None if checks is None else [check.pk for check in checks]
+
+
+@shared_task(name="explorer.tasks.probe_now", soft_time_limit=settings.PROBE_TIMEOUT + 30,
+             time_limit=settings.PROBE_TIMEOUT + 60)
+def probe_now(probe_id: int) -> int | None:
+    """Runs one queued on-demand probe (a visitor's "probe this server"), with live progress."""
+    stored = probing.run_requested_probe(probe_id)
+    return None if stored is None else stored.pk
+
+
 @shared_task(name="explorer.tasks.apply_retention", soft_time_limit=600, time_limit=900)
 def apply_retention() -> dict:
     return apply_retention_now().__dict__
 
 
 @worker_shutdown.connect
-def _stop_dht_client(**_kwargs) -> None:
+def _stop_dht_clients(**_kwargs) -> None:
     dht_client = sys.modules.get("swarm.dht_client")  # only where a crawl ran
     if dht_client is not None:
         dht_client.shutdown_dht()
+    probe_client = sys.modules.get("swarm.probe_client")  # only where a probe ran
+    if probe_client is not None:
+        probe_client.clients.close_all()

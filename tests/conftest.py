@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,9 @@ def local_swarm(tmp_path_factory):
         yield swarm
     finally:
         from swarm.dht_client import shutdown_dht
+        from swarm.probe_client import clients
 
+        clients.close_all()
         shutdown_dht()
         swarm.down()
 
@@ -95,9 +98,9 @@ def database_url_for_children() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, swarm_peers, redis_url, tmp_path):
-    """A real `celery worker` on the swarm queue (solo pool, as in production) against the test database."""
+@contextmanager
+def celery_worker(queue: str, swarm_peers, redis_url, tmp_path, **extra_env):
+    """A real `celery worker` on one queue (solo pool, as in production) against the test database."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url_for_children(),
@@ -105,12 +108,16 @@ def celery_worker_process(transactional_db, swarm_peers, redis_url, tmp_path):
         SWARM_INITIAL_PEERS=" ".join(swarm_peers),
         VAR_DIR=str(tmp_path / "var"),
         PYTHONUNBUFFERED="1",
+        **extra_env,
     )
-    log_path = tmp_path / "worker.log"
+    import redis
+
+    redis.Redis.from_url(redis_url).delete(queue)  # messages left by earlier tests (or runs) must not run here
+    log_path = tmp_path / f"worker-{queue}.log"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "swarm", "--pool", "solo",
-             "-n", f"test-swarm-{os.getpid()}@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
+             "-n", f"test-{queue}-{os.getpid()}@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
@@ -126,3 +133,24 @@ def celery_worker_process(transactional_db, swarm_peers, redis_url, tmp_path):
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, swarm_peers, redis_url, tmp_path):
+    """A real crawl worker (queue "swarm")."""
+    with celery_worker("swarm", swarm_peers, redis_url, tmp_path) as worker:
+        yield worker
+
+
+@pytest.fixture
+def probe_sources(local_swarm) -> dict[str, str]:
+    """PROBE_MODELS for the shared swarm: its models' local files."""
+    return {model["dht_prefix"]: model["path"] for model in local_swarm.read_state()["models"]}
+
+
+@pytest.fixture
+def probe_worker_process(transactional_db, swarm_peers, probe_sources, redis_url, tmp_path):
+    """A real probe worker (queue "probes") that finds the shared swarm's model files through PROBE_MODELS."""
+    models = " ".join(f"{prefix}={path}" for prefix, path in probe_sources.items())
+    with celery_worker("probes", swarm_peers, redis_url, tmp_path, PROBE_MODELS=models) as worker:
+        yield worker

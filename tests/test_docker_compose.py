@@ -18,17 +18,19 @@ def command_of(name: str) -> list[str]:
 
 
 def test_the_production_services_are_all_there_with_health_checks():
-    assert set(SERVICES) == {"postgres", "redis", "web", "worker-swarm", "worker-default", "beat"}
+    assert set(SERVICES) == {"postgres", "redis", "web", "worker-swarm", "worker-probes", "worker-default",
+                             "beat"}
     for name, service in SERVICES.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
 
 
-def test_exactly_one_beat_and_the_swarm_worker_uses_a_pool_that_may_fork():
+def test_exactly_one_beat_and_the_swarm_and_probe_workers_use_a_pool_that_may_fork():
     beats = [name for name in SERVICES if "beat" in command_of(name)]
     assert beats == ["beat"] and SERVICES["beat"]["deploy"]["replicas"] == 1
-    swarm_worker = command_of("worker-swarm")
-    assert swarm_worker[swarm_worker.index("-Q") + 1] == "swarm"
-    assert swarm_worker[swarm_worker.index("--pool") + 1] == "solo"
+    for name, queue in (("worker-swarm", "swarm"), ("worker-probes", "probes")):
+        worker = command_of(name)
+        assert worker[worker.index("-Q") + 1] == queue
+        assert worker[worker.index("--pool") + 1] == "solo"
 
 
 def test_commands_point_at_existing_code():
@@ -36,7 +38,7 @@ def test_commands_point_at_existing_code():
     assert "manage.py migrate" in web and "config.asgi:application" in web
     module, attribute = "config.asgi", "application"
     assert hasattr(importlib.import_module(module), attribute)
-    for name in ("worker-swarm", "worker-default", "beat"):
+    for name in ("worker-swarm", "worker-probes", "worker-default", "beat"):
         command = command_of(name)
         assert command[:5] == ["python", "-m", "celery", "-A", "config"]
     assert hasattr(importlib.import_module("config"), "celery_app")
@@ -44,7 +46,7 @@ def test_commands_point_at_existing_code():
 
 
 def test_apps_depend_on_healthy_postgres_and_redis_and_point_at_them():
-    for name in ("web", "worker-swarm", "worker-default", "beat"):
+    for name in ("web", "worker-swarm", "worker-probes", "worker-default", "beat"):
         service = SERVICES[name]
         assert service["depends_on"] == {"postgres": {"condition": "service_healthy"},
                                          "redis": {"condition": "service_healthy"}}

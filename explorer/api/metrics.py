@@ -1,4 +1,5 @@
-"""/metrics: Prometheus exposition of the latest crawl, with the public monitor's metric names and labels plus ours.
+"""/metrics: Prometheus exposition of the latest crawl, with the public monitor's metric names and labels plus ours
+(and the latest probes).
 A collector reads the stored state at scrape time; the Prometheus client library writes the text (HELP and TYPE)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from explorer.api.probe_metrics import probe_metrics
 from explorer.crawling import crawl_counts, skipped_crawls
 from explorer.ingest import latest_snapshot
 from explorer.models import Crawl
@@ -116,6 +118,7 @@ class SwarmCollector:
         if snapshot is not None:
             yield from swarm_metrics(snapshot)
         yield from explorer_metrics(Crawl.objects.filter(status=Crawl.Status.OK).first(), snapshot)
+        yield from probe_metrics()
 
 
 def metrics(request):

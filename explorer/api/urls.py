@@ -12,6 +12,8 @@ router.register("servers", v2_views.ServerViewSet)
 router.register("sessions", v2_views.SessionViewSet)
 router.register("crawls", v2_views.CrawlViewSet)
 router.register("state-changes", v2_views.StateChangeViewSet)
+router.register("probes", v2_views.ProbeViewSet)
+router.register("consistency-checks", v2_views.ConsistencyCheckViewSet)
 
 urlpatterns = [
     path("api/v1/state", v1_views.state, name="api-v1-state"),

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
-from explorer.models import Crawl, Server, ServerSession, StateChange
+from explorer.models import ConsistencyCheck, Crawl, Probe, Server, ServerSession, StateChange
 from explorer.models.swarm import ServerStates
 
 MAX_UTC_OFFSET = timedelta(hours=14)  # the widest offset any real time zone uses
@@ -72,3 +72,31 @@ class StateChangeFilter(django_filters.FilterSet):
     class Meta:
         model = StateChange
         fields = ["model", "peer_id", "new_state", "since", "until"]
+
+
+class ProbeFilter(django_filters.FilterSet):
+    model = django_filters.CharFilter(field_name="model__dht_prefix")
+    peer_id = django_filters.CharFilter(method="through_peer", help_text="probes whose route or target is this peer")
+    kind = django_filters.ChoiceFilter(choices=Probe.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Probe.Status.choices)
+    since = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = Probe
+        fields = ["model", "peer_id", "kind", "status", "since", "until"]
+
+    def through_peer(self, queryset, name, value):
+        from django.db.models import Q
+
+        return queryset.filter(Q(hops__peer__peer_id=value) | Q(target__peer_id=value)).distinct()
+
+
+class ConsistencyCheckFilter(django_filters.FilterSet):
+    model = django_filters.CharFilter(field_name="model__dht_prefix")
+    since = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = ConsistencyCheck
+        fields = ["model", "since", "until"]

@@ -1,4 +1,5 @@
-"""/api/v2: read-only, paginated, filterable views of models, servers, sessions, crawls, state changes, history."""
+"""/api/v2: read-only, paginated, filterable views of models, servers, sessions, crawls, state changes, history,
+probes and consistency checks."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 
 from explorer.api import v2_filters, v2_serializers
 from explorer.history import DEFAULT_RANGE, RANGES, model_series
-from explorer.models import Crawl, Model, Server, ServerSession, StateChange
+from explorer.models import ConsistencyCheck, Crawl, Model, Probe, Server, ServerSession, StateChange
 
 
 class ModelViewSet(viewsets.ReadOnlyModelViewSet):
@@ -69,4 +70,19 @@ class StateChangeViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = v2_filters.StateChangeFilter
 
 
+class ProbeViewSet(viewsets.ReadOnlyModelViewSet):
+    """End-to-end inference probes, newest first."""
 
+    queryset = (Probe.objects.select_related("model", "target", "failed_peer").prefetch_related("hops__peer")
+                .order_by("-started_at", "-id"))
+    serializer_class = v2_serializers.ProbeSerializer
+    filterset_class = v2_filters.ProbeFilter
+
+
+class ConsistencyCheckViewSet(viewsets.ReadOnlyModelViewSet):
+    """Consistency checks, newest first, with a verdict per server."""
+
+    queryset = (ConsistencyCheck.objects.select_related("model").prefetch_related("verdicts__peer")
+                .order_by("-started_at", "-id"))
+    serializer_class = v2_serializers.ConsistencyCheckSerializer
+    filterset_class = v2_filters.ConsistencyCheckFilter

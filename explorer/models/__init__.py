@@ -2,8 +2,10 @@
 changes, aggregates). Only changes are written per crawl, so an unchanged swarm costs a few rows per crawl."""
 
 from explorer.models.history import Crawl, LatestSnapshot, ModelStat, ServerSample, ServerSession, StateChange
+from explorer.models.probes import ConsistencyCheck, ConsistencyVerdict, Probe, ProbeHop
 from explorer.models.swarm import Model, Peer, Server
 
 __all__ = [
+    "ConsistencyCheck", "ConsistencyVerdict", "Probe", "ProbeHop",
     "Crawl", "LatestSnapshot", "Model", "ModelStat", "Peer", "Server", "ServerSample", "ServerSession", "StateChange",
 ]

@@ -37,3 +37,17 @@ def replication_class(count):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def seconds(value):
+    """A duration for people: ms below a second; a dash when unknown."""
+    if value is None:
+        return "–"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+@register.filter
+def online_records(records):
+    """The records of servers that are online now (the ones a visitor may probe)."""
+    return [record for record in records if getattr(record.state, "value", record.state) == "online"]

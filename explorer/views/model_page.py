@@ -1,4 +1,5 @@
-"""`/models/<dht_prefix>/`: coverage map, server table, history charts, recent state changes."""
+"""`/models/<dht_prefix>/`: coverage map, probe status, server table, history and probe charts, recent probes,
+consistency verdicts, recent state changes."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import datetime, timezone
 from django.http import Http404
 from django.shortcuts import render
 
-from explorer.charts import model_history_figures
+from explorer.charts import model_history_figures, probe_latency_figure
 from explorer.history import DEFAULT_RANGE, RANGES, model_series
 from explorer.live_state import server_key
 from explorer.models import Model, StateChange
+from explorer.probe_display import model_probe_context
 from explorer.views.common import page_context
 from swarm.snapshot import ModelReport
 
@@ -54,6 +56,8 @@ def model_page(request, dht_prefix: str):
     model = context["model"]
     now = datetime.now(timezone.utc)
     window = (now - RANGES[range_key], now)
+    context.update(model_probe_context(model, window))
+    context["probe_figure"] = probe_latency_figure(context["probe_series"], window) if context["probe_series"] else None
     context.update(
         range_key=range_key,
         ranges=list(RANGES),

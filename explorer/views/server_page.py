@@ -1,4 +1,5 @@
-"""`/servers/<peer_id>/`: one peer's records, spans over time, uptime, sessions, samples, pings, state changes."""
+"""`/servers/<peer_id>/`: one peer's records, spans over time, uptime, sessions, samples, pings, state changes, the
+probes that went through it (and a rate-limited "probe this server" button)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.shortcuts import render
 from explorer.charts import server_history_figure
 from explorer.history import uptime
 from explorer.models import Peer, ServerSample, ServerSession, StateChange
+from explorer.probe_display import server_probe_context
 from explorer.views.common import page_context
 from swarm.records import is_valid_peer_id
 
@@ -33,7 +35,10 @@ def server_page(request, peer_id: str):
     }
     samples = list(ServerSample.objects.filter(server__peer=peer).values("hour", "throughput", "cache_tokens_left"))
     changes = StateChange.objects.filter(server__peer=peer).select_related("server__peer", "server__model") if peer else []
+    context.update(server_probe_context(peer))
+    requested = request.GET.get("probe", "")
     context.update(
+        requested_probe=int(requested) if requested.isdigit() and len(requested) < 12 else None,
         peer=peer, peer_id=peer_id, records=records,
         uptime=uptime(sessions, peer.first_seen) if peer else {},
         sessions=sessions[:SESSIONS_SHOWN],

@@ -14,10 +14,13 @@ class TinyModelSpec:
     num_blocks: int
     hidden_size: int = 64
     vocab_size: int = 1024
+    seed: int = 0  # the random weights; another seed gives a model of the same shape that computes other numbers
 
 
 TINY_LLAMA = TinyModelSpec(name="tiny-llama", family="llama", num_blocks=6)
 TINY_FALCON = TinyModelSpec(name="tiny-falcon", family="falcon", num_blocks=4)
+# TINY_LLAMA's shape with other block weights: a server loading it announces tiny-llama's blocks and answers wrongly
+CORRUPTED_TINY_LLAMA = TinyModelSpec(name="tiny-llama-corrupted", family="llama", num_blocks=6, seed=1)
 
 
 def _make_config(spec: TinyModelSpec):
@@ -49,7 +52,7 @@ def _make_config(spec: TinyModelSpec):
     raise ValueError(f"unknown tiny model family {spec.family!r} (expected 'llama' or 'falcon')")
 
 
-def ensure_tiny_model(spec: TinyModelSpec, root: Path, seed: int = 0) -> Path:
+def ensure_tiny_model(spec: TinyModelSpec, root: Path) -> Path:
     """Writes the checkpoint under root/spec.name unless a complete one is already there; returns its path."""
     path = root / spec.name
     marker = path / "swarm_explorer_tiny_model.json"
@@ -59,7 +62,7 @@ def ensure_tiny_model(spec: TinyModelSpec, root: Path, seed: int = 0) -> Path:
     import torch
     from transformers import AutoModelForCausalLM
 
-    torch.manual_seed(seed)
+    torch.manual_seed(spec.seed)
     model = AutoModelForCausalLM.from_config(_make_config(spec), torch_dtype=torch.float32)
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path, safe_serialization=True)

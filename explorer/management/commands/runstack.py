@@ -27,6 +27,7 @@ def stack_commands(host: str, port: int) -> dict[str, list[str]]:
     return {
         "web": [python, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"],
         "worker-swarm": celery + ["worker", "-Q", "swarm", "--pool", "solo", "-n", "swarm@%h", "--loglevel", "INFO"],
+        "worker-probes": celery + ["worker", "-Q", "probes", "--pool", "solo", "-n", "probes@%h", "--loglevel", "INFO"],
         "worker-default": celery + ["worker", "-Q", "celery", "--concurrency", "1", "-n", "default@%h",
                                     "--loglevel", "INFO"],
         "beat": celery + ["beat", "--schedule", beat_schedule, "--loglevel", "INFO"],

@@ -1,0 +1,89 @@
+"""`manage.py probe [DHT_PREFIX] [--server PEER_ID] [--consistency] [--json]`: one end-to-end probe now, stored
+exactly like a scheduled one; exits non-zero when a probe did not succeed."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import CommandError
+
+from explorer import probing
+from explorer.management.output import ReportingCommand
+from explorer.models import Probe, Server
+from explorer.probe_store import probe_json
+
+
+def describe(probe: Probe) -> str:
+    where = f" through {probe.target.peer_id}" if probe.target_id else ""
+    if not probe.ok:
+        blame = (f" (server {probe.failed_peer.peer_id}, blocks {probe.failed_start}:{probe.failed_end})"
+                 if probe.failed_peer_id else "")
+        return f"probe {probe.pk} of {probe.model.dht_prefix}{where}: {probe.status}{blame}: {probe.error}"
+    route = " => ".join(f"{hop.start_block}:{hop.end_block} via {hop.peer.peer_id}"
+                        for hop in probe.hops.select_related("peer"))
+    speed = f", {probe.tokens_per_s:.1f} tokens/s" if probe.tokens_per_s else ""
+    return (f"probe {probe.pk} of {probe.model.dht_prefix}{where}: ok, first token after {probe.ttft_s:.3f} s{speed}"
+            f"\n  route: {route}\n  output ids: {probe.output_ids}")
+
+
+class Command(ReportingCommand):
+    help = "Probe a model (or every served model) end to end now and store the result like a scheduled probe."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("dht_prefix", nargs="?", help="the model to probe (default: every model served now)")
+        parser.add_argument("--server", metavar="PEER_ID", help="steer the probe through this server")
+        parser.add_argument("--consistency", action="store_true",
+                            help="run a consistency check (compare servers on the same blocks) instead")
+
+    def handle(self, *args, **options):
+        from swarm.probe_client import clients
+
+        prefixes = self._prefixes(options)
+        try:
+            if options["consistency"]:
+                return self._consistency(options, prefixes)
+            probes = [probing.run_probe_now(prefix, through=options["server"]) for prefix in prefixes]
+        finally:
+            clients.close_all()
+        documents = [probe_json(probe) for probe in probes]
+        if options["json"]:
+            self.stdout.write(json.dumps(documents[0] if options["dht_prefix"] else documents, indent=2))
+        else:
+            self.stdout.write("\n".join(describe(probe) for probe in probes))
+        failed = [probe for probe in probes if not probe.ok]
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(probes)} probes did not succeed")
+
+    def _prefixes(self, options) -> list[str]:
+        if options["dht_prefix"]:
+            return [options["dht_prefix"]]
+        if options["server"]:
+            prefixes = list(Server.objects.filter(peer__peer_id=options["server"])
+                            .values_list("model__dht_prefix", flat=True).order_by("model__dht_prefix"))
+        else:
+            prefixes = probing.models_to_probe()
+        if not prefixes:
+            raise CommandError("no served model is known yet: name one (manage.py probe DHT_PREFIX) or crawl first")
+        return prefixes
+
+    def _consistency(self, options, prefixes: list[str]) -> None:
+        checks = [probing.run_consistency_now(prefix) for prefix in prefixes]
+        documents = [{
+            "id": check.pk, "model": check.model.dht_prefix, "status": check.status, "error": check.error or None,
+            "inconsistent": check.inconsistent,
+            "verdicts": [{"peer_id": item.peer.peer_id, "start": item.start_block, "end": item.end_block,
+                          "verdict": item.verdict, "max_deviation": item.max_deviation, "detail": item.detail}
+                         for item in check.verdicts.select_related("peer")],
+        } for check in checks]
+        if options["json"]:
+            self.stdout.write(json.dumps(documents[0] if options["dht_prefix"] else documents, indent=2))
+        else:
+            for document in documents:
+                self.stdout.write(f"consistency check {document['id']} of {document['model']}: {document['status']}"
+                                  f"{': ' + document['error'] if document['error'] else ''}")
+                for item in document["verdicts"]:
+                    self.stdout.write(f"  {item['start']}:{item['end']} {item['peer_id']}: {item['verdict']}"
+                                      f" ({item['detail']})")
+        if any(check.status != "ok" for check in checks):
+            raise CommandError("a consistency check could not run")

@@ -1,0 +1,226 @@
+"""Runs probes for the explorer: which models can be probed and from which files, scheduled rounds (a route probe
+and per-server probes per model), consistency rounds, on-demand probes with live progress; every outcome stored.
+
+Both the Celery tasks (queue "probes") and `manage.py probe` come through here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Callable, Optional, Sequence
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db.models import Max
+
+from explorer.crawling import initial_peers, redis_client
+from explorer.models import ConsistencyCheck, Model, Probe, Server
+from explorer.models.swarm import ServerStates
+from explorer.probe_store import probe_json, store_consistency, store_probe
+from swarm.probe_result import ConsistencyResult, ProbeKind, ProbeResult, ProbeStatus
+
+logger = logging.getLogger(__name__)
+
+PROBE_LOCK_KEY = "swarm-explorer:probe-round-lock"
+_recent_failures: dict[tuple[str, str], float] = {}  # (dht_prefix, peer_id) -> until (monotonic)
+_failures_lock = threading.Lock()
+
+
+def probe_group(probe_id: int) -> str:
+    return f"probe-{probe_id}"
+
+
+def probe_sources() -> dict[str, str]:
+    """dht_prefix -> where the client's model files are: PROBE_MODELS, then the local swarm this stack started."""
+    sources = {}
+    state_path = settings.VAR_DIR / "localswarm.json"
+    try:
+        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        sources.update({item["dht_prefix"]: item["path"] for item in state.get("models", [])})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        logger.warning("ignoring an unreadable %s", state_path)
+    sources.update(settings.PROBE_MODELS)
+    return sources
+
+
+def probe_settings():
+    from swarm.probe import ProbeSettings
+
+    return ProbeSettings(tokens=settings.PROBE_TOKENS, deadline_s=settings.PROBE_TIMEOUT,
+                         request_timeout=min(30.0, settings.PROBE_TIMEOUT))
+
+
+def _not_runnable(dht_prefix: str, reason: str, through: Optional[str] = None) -> ProbeResult:
+    return ProbeResult(dht_prefix=dht_prefix, kind=ProbeKind.SERVER if through else ProbeKind.ROUTE,
+                       status=ProbeStatus.NOT_RUNNABLE, target_peer_id=through, started_at=time.time(),
+                       duration_s=0.0, error=reason[:1000])
+
+
+def _client(dht_prefix: str):
+    """The client model for a stored model, or a reason it cannot be had (as the NOT_RUNNABLE/FAILED text)."""
+    from swarm.probe_client import ProbeNotRunnable, SwarmJoinFailed, clients
+
+    source = probe_sources().get(dht_prefix)
+    if source is None:
+        return None, ProbeStatus.NOT_RUNNABLE, (
+            f"no model files for {dht_prefix}: the probe needs its config, embeddings and head; "
+            f"set PROBE_MODELS={dht_prefix}=/local/path/or/repository")
+    known = Model.objects.filter(dht_prefix=dht_prefix).values_list("num_blocks", flat=True).first()
+    try:
+        return clients.get(dht_prefix, source, initial_peers(), known), None, None
+    except ProbeNotRunnable as error:
+        return None, ProbeStatus.NOT_RUNNABLE, str(error)
+    except SwarmJoinFailed as error:
+        return None, ProbeStatus.FAILED, str(error)
+
+
+def run_probe_now(dht_prefix: str, *, through: Optional[str] = None, trigger: str = Probe.Trigger.COMMAND,
+                  probe: Optional[Probe] = None,
+                  on_progress: Optional[Callable[[str, dict], None]] = None) -> Probe:
+    """One probe of a model (through one server when `through` is given), stored whatever happens."""
+    from swarm.probe import run_probe
+
+    client, status, reason = _client(dht_prefix)
+    if client is None:
+        result = _not_runnable(dht_prefix, reason, through)
+        result.status = status
+    else:
+        blocked = [] if through else _recently_failed(dht_prefix)
+        result, _ = run_probe(client, probe_settings(), through=through, blocked=blocked, on_progress=on_progress)
+        if result.failed_peer_id:
+            _remember_failure(dht_prefix, result.failed_peer_id)
+    stored = store_probe(result, trigger, probe)
+    logger.info("probe %s of %s%s: %s %s", stored.pk, dht_prefix, f" through {through}" if through else "",
+                result.status.value, result.error or f"ttft {result.ttft_s:.3f} s")
+    return stored
+
+
+def run_consistency_now(dht_prefix: str) -> ConsistencyCheck:
+    from swarm.consistency import Tolerance, check_consistency
+
+    client, status, reason = _client(dht_prefix)
+    if client is None:
+        result = ConsistencyResult(dht_prefix=dht_prefix, status=status, started_at=time.time(), duration_s=0.0,
+                                   error=reason[:1000])
+        return store_consistency(result)
+    result = check_consistency(client, probe_settings(), Tolerance(relative=settings.CONSISTENCY_TOLERANCE))
+    check = store_consistency(result)
+    logger.info("consistency check %s of %s: %s, %d inconsistent", check.pk, dht_prefix, check.status,
+                check.inconsistent)
+    return check
+
+
+def models_to_probe() -> list[str]:
+    """Models with an online server in the latest state (a model nobody serves has nothing to probe)."""
+    return list(Model.objects.filter(servers__state=ServerStates.ONLINE).distinct()
+                .order_by("dht_prefix").values_list("dht_prefix", flat=True))
+
+
+def servers_due(dht_prefix: str, count: int) -> list[str]:
+    """The `count` online servers of a model whose last per-server probe is the oldest (never probed first)."""
+    online = Server.objects.filter(model__dht_prefix=dht_prefix, state=ServerStates.ONLINE).select_related("peer")
+    last = dict(Probe.objects.filter(model__dht_prefix=dht_prefix, kind=Probe.Kind.SERVER, target__isnull=False)
+                .values_list("target__peer_id").annotate(last=Max("started_at")))
+    peers = sorted((server.peer.peer_id for server in online), key=lambda peer: (peer in last, last.get(peer), peer))
+    return peers[:count]
+
+
+def probe_round(prefixes: Optional[Sequence[str]] = None) -> list[Probe]:
+    """For each model: one probe on the route a client would take, then per-server probes of the servers due."""
+    probes = []
+    for dht_prefix in prefixes if prefixes is not None else models_to_probe():
+        probes.append(run_probe_now(dht_prefix, trigger=Probe.Trigger.SCHEDULE))
+        if probes[-1].status == Probe.Status.NOT_RUNNABLE:
+            continue
+        for peer_id in servers_due(dht_prefix, settings.PROBE_SERVERS_PER_ROUND):
+            probes.append(run_probe_now(dht_prefix, through=peer_id, trigger=Probe.Trigger.SCHEDULE))
+    return probes
+
+
+def exclusively(work: Callable[[], list], name: str) -> Optional[list]:
+    """Runs `work` unless another probe round holds the lock (then None); unguarded when Redis is away."""
+    lock = redis_client().lock(PROBE_LOCK_KEY, timeout=settings.PROBE_TIMEOUT * 50)
+    try:
+        if not lock.acquire(blocking=False):
+            logger.info("a probe round is already running; skipped this %s", name)
+            return None
+    except redis.exceptions.ConnectionError:
+        return work()
+    try:
+        return work()
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            logger.warning("the probe round lock expired before the %s finished", name)
+
+
+def consistency_round(prefixes: Optional[Sequence[str]] = None) -> list[ConsistencyCheck]:
+    return [run_consistency_now(prefix) for prefix in (prefixes if prefixes is not None else models_to_probe())]
+
+
+# on-demand probes ---------------------------------------------------------------------------------------------------
+def request_server_probe(dht_prefix: str, peer_id: str) -> tuple[Probe, bool]:
+    """The queued or running visitor probe of this server, or a new queued one (True when new)."""
+    server = Server.objects.select_related("model", "peer").get(model__dht_prefix=dht_prefix, peer__peer_id=peer_id)
+    pending = Probe.objects.filter(model=server.model, target=server.peer, trigger=Probe.Trigger.VISITOR,
+                                   status__in=[Probe.Status.QUEUED, Probe.Status.RUNNING]).first()
+    if pending is not None:
+        return pending, False
+    from django.utils import timezone
+
+    probe = Probe.objects.create(model=server.model, kind=Probe.Kind.SERVER, trigger=Probe.Trigger.VISITOR,
+                                 target=server.peer, status=Probe.Status.QUEUED, started_at=timezone.now(),
+                                 tokens_requested=settings.PROBE_TOKENS)
+    return probe, True
+
+
+def run_requested_probe(probe_id: int) -> Optional[Probe]:
+    """Runs a queued on-demand probe, pushing its progress to the probe's WebSocket group."""
+    probe = Probe.objects.select_related("model", "target").filter(pk=probe_id, status=Probe.Status.QUEUED).first()
+    if probe is None:
+        return None
+    probe.status = Probe.Status.RUNNING
+    probe.save(update_fields=["status"])
+    publish_progress(probe.pk, "running", {})
+    stored = run_probe_now(probe.model.dht_prefix, through=probe.target.peer_id if probe.target_id else None,
+                           trigger=Probe.Trigger.VISITOR, probe=probe,
+                           on_progress=lambda stage, data: publish_progress(probe.pk, stage, data))
+    publish_progress(stored.pk, "result", {"probe": probe_json(stored)})
+    return stored
+
+
+def publish_progress(probe_id: int, stage: str, data: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(probe_group(probe_id),
+                                        {"type": "probe.progress", "message": {"stage": stage, **data}})
+    except Exception:  # progress is a courtesy; the stored probe is what counts
+        logger.warning("could not push probe progress", exc_info=True)
+
+
+# route probes avoid servers that just failed one -------------------------------------------------------------------
+def _remember_failure(dht_prefix: str, peer_id: str) -> None:
+    with _failures_lock:
+        _recent_failures[(dht_prefix, peer_id)] = time.monotonic() + settings.PROBE_FAILURE_BAN
+
+
+def _recently_failed(dht_prefix: str) -> list[str]:
+    now = time.monotonic()
+    with _failures_lock:
+        for key in [key for key, until in _recent_failures.items() if until <= now]:
+            del _recent_failures[key]
+        return sorted(peer for prefix, peer in _recent_failures if prefix == dht_prefix)
+
+
+def forget_failures() -> None:
+    with _failures_lock:
+        _recent_failures.clear()
+
