@@ -55,10 +55,11 @@ def probe_settings():
                          request_timeout=min(30.0, settings.PROBE_TIMEOUT))
 
 
-def _not_runnable(dht_prefix: str, reason: str, through: Optional[str] = None) -> ProbeResult:
+def _unavailable(dht_prefix: str, status: ProbeStatus, reason: str, through: Optional[str] = None) -> ProbeResult:
+    """The result of a probe that could not start: no model files (NOT_RUNNABLE) or no way into the swarm."""
     return ProbeResult(dht_prefix=dht_prefix, kind=ProbeKind.SERVER if through else ProbeKind.ROUTE,
-                       status=ProbeStatus.NOT_RUNNABLE, target_peer_id=through, started_at=time.time(),
-                       duration_s=0.0, error=reason[:1000])
+                       status=status, target_peer_id=through, started_at=time.time(), duration_s=0.0,
+                       error=reason[:1000])
 
 
 def _client(dht_prefix: str):
@@ -87,8 +88,7 @@ def run_probe_now(dht_prefix: str, *, through: Optional[str] = None, trigger: st
 
     client, status, reason = _client(dht_prefix)
     if client is None:
-        result = _not_runnable(dht_prefix, reason, through)
-        result.status = status
+        result = _unavailable(dht_prefix, status, reason, through)
     else:
         blocked = [] if through else _recently_failed(dht_prefix)
         result, _ = run_probe(client, probe_settings(), through=through, blocked=blocked, on_progress=on_progress)
@@ -134,9 +134,11 @@ def probe_round(prefixes: Optional[Sequence[str]] = None) -> list[Probe]:
     """For each model: one probe on the route a client would take, then per-server probes of the servers due."""
     probes = []
     for dht_prefix in prefixes if prefixes is not None else models_to_probe():
-        probes.append(run_probe_now(dht_prefix, trigger=Probe.Trigger.SCHEDULE))
-        if probes[-1].status == Probe.Status.NOT_RUNNABLE:
+        client, status, reason = _client(dht_prefix)
+        if client is None:  # no model files, or no way into the swarm: one record says so, no per-server probes
+            probes.append(store_probe(_unavailable(dht_prefix, status, reason), Probe.Trigger.SCHEDULE))
             continue
+        probes.append(run_probe_now(dht_prefix, trigger=Probe.Trigger.SCHEDULE))
         for peer_id in servers_due(dht_prefix, settings.PROBE_SERVERS_PER_ROUND):
             probes.append(run_probe_now(dht_prefix, through=peer_id, trigger=Probe.Trigger.SCHEDULE))
     return probes

@@ -70,15 +70,25 @@ def swarm_peers(local_swarm) -> list[str]:
 
 
 @pytest.fixture
-def quiet_swarm(swarm_peers):
-    """Waits until only the shared swarm's own models are announced (other tests' extra models have expired)."""
+def quiet_swarm(swarm_peers, local_swarm):
+    """Waits until only the shared swarm's own models are announced (other tests' extra models have expired), and
+    until petals' client sees only our servers on them (a test writes bogus records that petals accepts)."""
+    from petals.utils.dht import get_remote_module_infos
+
     from swarm.crawler import CrawlSettings, crawl_swarm
     from swarm.dht_client import get_dht
 
+    ours = {item["peer_id"] for item in local_swarm.read_state()["servers"]}
+    uids = [f"{model['dht_prefix']}.{block}" for model in local_swarm.read_state()["models"]
+            if model["dht_prefix"] in ("tiny-llama", "tiny-falcon") for block in range(model["num_blocks"])]
+
     def quiet():
-        snapshot = crawl_swarm(get_dht(swarm_peers), CrawlSettings(initial_peers=tuple(swarm_peers)))
+        dht = get_dht(swarm_peers)
+        snapshot = crawl_swarm(dht, CrawlSettings(initial_peers=tuple(swarm_peers)))
+        foreign = {peer.to_base58() for info in get_remote_module_infos(dht, uids, latest=True)
+                   for peer in info.servers} - ours
         return {model.dht_prefix for model in snapshot.models} == {"tiny-llama", "tiny-falcon"} and all(
-            model.healthy for model in snapshot.models)
+            model.healthy for model in snapshot.models) and not foreign
 
     wait_until(quiet, timeout=90, interval=2.0, what="extra models of other tests to expire")
     return swarm_peers

@@ -26,8 +26,20 @@ def model_entry(local_swarm, dht_prefix: str) -> dict:
 
 
 def client_for(local_swarm, dht_prefix: str):
+    """The probe client of a model, once petals sees only our servers on it: other tests write bogus records that
+    petals' client accepts (a fake server on every block) and that would rightly fail a probe until they expire."""
+    from petals.utils.dht import get_remote_module_infos
+
     entry = model_entry(local_swarm, dht_prefix)
-    return clients.get(dht_prefix, entry["path"], local_swarm.read_state()["initial_peers"], entry["num_blocks"])
+    client = clients.get(dht_prefix, entry["path"], local_swarm.read_state()["initial_peers"], entry["num_blocks"])
+    ours = {item["peer_id"] for item in local_swarm.read_state()["servers"]}
+
+    def only_ours() -> bool:
+        infos = get_remote_module_infos(client.dht, client.block_uids, latest=True)
+        return all(peer.to_base58() in ours for info in infos for peer in info.servers)
+
+    wait_until(only_ours, timeout=90, interval=1.0, what=f"foreign records on {dht_prefix} to expire")
+    return client
 
 
 def greedy_in_one_process(path: str, prompt_ids, tokens: int) -> list[int]:
@@ -92,8 +104,7 @@ def test_a_prompt_outside_the_vocabulary_is_not_runnable(local_swarm):
 
 
 def test_a_model_with_a_missing_block_fails_with_no_route(local_swarm):
-    entry = model_entry(local_swarm, "tiny-llama")
-    client = clients.get("tiny-llama", entry["path"], local_swarm.read_state()["initial_peers"])
+    client = client_for(local_swarm, "tiny-llama")
     back = next(item["peer_id"] for item in local_swarm.read_state()["servers"] if item["name"] == "llama-back")
     result, _ = run_probe(client, blocked=[back])
     assert result.status == ProbeStatus.FAILED

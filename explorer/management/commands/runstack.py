@@ -76,6 +76,9 @@ class Command(BaseCommand):
             self.stdout.write("starting a local swarm (bootstrap DHT + 3 Petals servers on tiny models)…")
             state = self.swarm.up()
             env["SWARM_INITIAL_PEERS"] = " ".join(state["initial_peers"])
+            # the tiny demo models are cheap to probe: show probes within a minute rather than five
+            env.setdefault("PROBE_INTERVAL", "60")
+            env.setdefault("CONSISTENCY_INTERVAL", "300")
             self.stdout.write(f"local swarm up: {env['SWARM_INITIAL_PEERS']}")
         for name, argv in stack_commands(options["host"], options["port"]).items():
             self.children[name] = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
