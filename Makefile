@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test test-postgres clean
+.PHONY: install run demo test test-postgres bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ test: install
 
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) -m pytest
+
+# benchmarks under bench/ (each starts what it measures and writes its section of BENCHMARKS.md)
+bench: install
+	$(PY) -m bench.probe_overhead --repeats 20 --tokens 16
 
 clean:
 	rm -rf $(VENV) var

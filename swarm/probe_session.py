@@ -81,6 +81,15 @@ class PinnedRouteSession(InferenceSession):
             self._exit_server_sessions(entered)
             raise
 
+    def _exit_server_sessions(self, server_sessions):
+        super()._exit_server_sessions(server_sessions)
+        for session in server_sessions:
+            if not session.closed:
+                # closing failed (the server hung up first). Left as is, the garbage collector would try again from
+                # whatever thread it runs on; on petals' own event-loop thread that waits for itself forever.
+                session._outputs_stream = session._inputs_queue = None
+                session.closed = True
+
     def step(self, inputs, prompts=None, hypo_ids=None):
         sequence_manager: ProbeSequenceManager = self._sequence_manager
         failures_before = len(sequence_manager.failed_peers)

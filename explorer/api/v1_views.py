@@ -8,10 +8,10 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django_ratelimit.core import is_ratelimited
 
 from explorer.api.reachability import check_reachable
 from explorer.api.v1_state import state_document
+from explorer.ratelimits import retry_after
 from explorer.crawling import initial_peers
 from explorer.models import LatestSnapshot
 from swarm.records import is_valid_peer_id
@@ -46,11 +46,12 @@ async def is_reachable(request, peer_id: str):
     """Dials the peer now from our DHT node (the check Petals servers run before they announce themselves).
     Rate-limited per client address, because every call makes outbound connections."""
     your_ip = client_ip(request)
-    limited = await sync_to_async(is_ratelimited)(
-        request=request, group="api-v1-is-reachable", key="ip", rate=settings.IS_REACHABLE_RATE, increment=True)
-    if limited:
-        return JsonResponse({"success": False, "message": f"too many checks from your address (limit "
-                             f"{settings.IS_REACHABLE_RATE}); try again later", "your_ip": your_ip}, status=429)
+    wait = await sync_to_async(retry_after)(request, "api-v1-is-reachable", settings.IS_REACHABLE_RATE)
+    if wait is not None:
+        response = JsonResponse({"success": False, "message": f"too many checks from your address (limit "
+                                 f"{settings.IS_REACHABLE_RATE}); try again later", "your_ip": your_ip}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if not is_valid_peer_id(peer_id):
         return JsonResponse({"success": False, "message": "not a valid peer id (expected a base58 libp2p peer id)",
                              "your_ip": your_ip}, status=400)
