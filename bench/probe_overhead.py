@@ -19,7 +19,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import swarm.compat  # noqa: F401  # isort: split
+import swarm.compat  # noqa: F401  (restores hivemind names petals needs; must come before petals)
+
+# isort: split
 
 import hivemind
 import petals

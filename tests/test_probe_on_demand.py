@@ -1,5 +1,6 @@
 """"Probe this server": a visitor's POST queues a probe that a real probe worker runs, its progress arrives on the
-probe's WebSocket through the real ASGI app, and the endpoint is rate-limited, CSRF-protected and validated."""
+probe's WebSocket through the real ASGI app, and the endpoint is rate-limited, CSRF-protected and validated; the
+scheduled probe round runs in the same real worker."""
 
 from __future__ import annotations
 
@@ -85,6 +86,22 @@ def test_a_visitor_probe_runs_in_the_probe_worker_and_streams_its_progress(
     refused = browser.post(f"/servers/{front}/probe", {"model": "tiny-llama"}, HTTP_ACCEPT="application/json")
     assert refused.status_code == 429 and refused["Retry-After"] == "3600"
     assert "too many probe requests" in refused.json()["error"]
+
+
+def test_a_scheduled_probe_round_runs_in_the_probe_worker(crawled, local_swarm, probe_worker_process, settings):
+    from explorer.tasks import probe_round
+    from swarm.localswarm.processes import wait_until
+
+    probe_round.delay()
+
+    wait_until(lambda: Probe.objects.filter(trigger=Probe.Trigger.SCHEDULE, kind=Probe.Kind.ROUTE).count() == 2,
+               timeout=120, what="a route probe of each model")
+    wait_until(lambda: Probe.objects.filter(kind=Probe.Kind.SERVER).count() == 3, timeout=120,
+               what="a per-server probe of each of the three servers")
+    assert all(probe.ok for probe in Probe.objects.all())
+    targets = set(Probe.objects.filter(kind=Probe.Kind.SERVER).values_list("target__peer_id", flat=True))
+    assert targets == {item["peer_id"] for item in local_swarm.read_state()["servers"]
+                       if item["dht_prefix"] in ("tiny-llama", "tiny-falcon")}
 
 
 def test_a_probe_request_is_validated_and_needs_a_csrf_token(crawled, local_swarm):

@@ -11,9 +11,9 @@ from django.views.decorators.cache import never_cache
 
 from explorer.api.reachability import check_reachable
 from explorer.api.v1_state import state_document
-from explorer.ratelimits import retry_after
 from explorer.crawling import initial_peers
 from explorer.models import LatestSnapshot
+from explorer.ratelimits import retry_after
 from swarm.records import is_valid_peer_id
 from swarm.snapshot import CrawlSnapshot
 

@@ -7,11 +7,11 @@ from explorer.models.swarm import Model, Peer
 
 class Probe(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued"  # an on-demand probe waiting for the probe worker
-        RUNNING = "running"
-        OK = "ok"
-        FAILED = "failed"
-        NOT_RUNNABLE = "not_runnable"
+        QUEUED = "queued", "queued"  # an on-demand probe waiting for the probe worker
+        RUNNING = "running", "running"
+        OK = "ok", "ok"
+        FAILED = "failed", "failed"
+        NOT_RUNNABLE = "not_runnable", "not runnable"
 
     class Kind(models.TextChoices):
         ROUTE = "route"
