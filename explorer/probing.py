@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 import time
+from datetime import timedelta
 from typing import Callable, Optional, Sequence
 
 import redis
@@ -27,6 +28,7 @@ from swarm.probe_result import ConsistencyResult, ProbeKind, ProbeResult, ProbeS
 logger = logging.getLogger(__name__)
 
 PROBE_LOCK_KEY = "swarm-explorer:probe-round-lock"
+ABANDONED_AFTER_TIMEOUTS = 10  # a visitor's probe still pending after this many probe time limits was lost
 _recent_failures: dict[tuple[str, str], float] = {}  # (dht_prefix, peer_id) -> until (monotonic)
 _failures_lock = threading.Lock()
 
@@ -169,13 +171,16 @@ def consistency_round(prefixes: Optional[Sequence[str]] = None) -> list[Consiste
 # on-demand probes ---------------------------------------------------------------------------------------------------
 def request_server_probe(dht_prefix: str, peer_id: str) -> tuple[Probe, bool]:
     """The queued or running visitor probe of this server, or a new queued one (True when new)."""
-    server = Server.objects.select_related("model", "peer").get(model__dht_prefix=dht_prefix, peer__peer_id=peer_id)
-    pending = Probe.objects.filter(model=server.model, target=server.peer, trigger=Probe.Trigger.VISITOR,
-                                   status__in=[Probe.Status.QUEUED, Probe.Status.RUNNING]).first()
-    if pending is not None:
-        return pending, False
     from django.utils import timezone
 
+    server = Server.objects.select_related("model", "peer").get(model__dht_prefix=dht_prefix, peer__peer_id=peer_id)
+    pending = Probe.objects.filter(model=server.model, target=server.peer, trigger=Probe.Trigger.VISITOR,
+                                   status__in=[Probe.Status.QUEUED, Probe.Status.RUNNING])
+    # a probe worker that died (or a queue that was purged) leaves a pending probe behind: it must not block forever
+    pending.filter(started_at__lt=timezone.now() - timedelta(seconds=ABANDONED_AFTER_TIMEOUTS * settings.PROBE_TIMEOUT)
+                   ).update(status=Probe.Status.FAILED, error="abandoned: no probe worker finished it")
+    if (current := pending.first()) is not None:
+        return current, False
     probe = Probe.objects.create(model=server.model, kind=Probe.Kind.SERVER, trigger=Probe.Trigger.VISITOR,
                                  target=server.peer, status=Probe.Status.QUEUED, started_at=timezone.now(),
                                  tokens_requested=settings.PROBE_TOKENS)

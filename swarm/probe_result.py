@@ -61,13 +61,6 @@ class ProbeResult(BaseModel):
     def ok(self) -> bool:
         return self.status == ProbeStatus.OK
 
-    def public_dict(self) -> dict:
-        """The JSON shape of `manage.py probe --json` and of the API."""
-        data = self.model_dump(mode="json")
-        data["ok"] = self.ok
-        data["model"] = self.dht_prefix
-        return data
-
 
 class Verdict(str, Enum):
     CONSISTENT = "consistent"  # agreed with the majority of servers computing the same blocks

@@ -134,3 +134,18 @@ def test_an_unknown_probe_has_no_progress_socket():
         await database_sync_to_async(connections.close_all)()
 
     asyncio.run(scenario())
+
+
+def test_a_visitor_probe_that_no_worker_finished_does_not_block_the_next_request(crawled, local_swarm):
+    from datetime import timedelta
+
+    front = peer_named(local_swarm, "llama-front")
+    Client().post(f"/servers/{front}/probe", {"model": "tiny-llama"})
+    lost = Probe.objects.get()
+    Probe.objects.filter(pk=lost.pk).update(started_at=lost.started_at - timedelta(hours=1))
+
+    reply = Client().post(f"/servers/{front}/probe", {"model": "tiny-llama"}, HTTP_ACCEPT="application/json").json()
+
+    assert reply["created"] is True and reply["id"] != lost.pk
+    lost.refresh_from_db()
+    assert lost.status == Probe.Status.FAILED and lost.error.startswith("abandoned")
