@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
 import redis
 from django.conf import settings
@@ -16,6 +16,7 @@ from explorer.ingest import record_failed_crawl, store_crawl
 from explorer.models import Crawl
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CRAWL_LOCK_KEY = "swarm-explorer:crawl-lock"
 SKIPPED_CRAWLS_KEY = "swarm-explorer:crawls-skipped"
@@ -84,26 +85,38 @@ def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
     return crawl
 
 
-def crawl_exclusively(peers: Optional[Sequence[str]] = None) -> Optional[Crawl]:
-    """Crawls unless another crawl holds the lock; then the skip is counted and None returned.
+def exclusively(lock_key: str, timeout: float, work: Callable[[], T], what: str,
+                on_skip: Optional[Callable[[redis.Redis], None]] = None) -> Optional[T]:
+    """Runs `work` unless another process holds the Redis lock `lock_key`; then `on_skip` is called and None returned.
 
-    Without a reachable Redis no stack can be running (it shares that Redis), so the crawl runs unguarded."""
+    Without a reachable Redis no stack can be running (it shares that Redis), so the work runs unguarded."""
     client = redis_client()
-    lock = client.lock(CRAWL_LOCK_KEY, timeout=settings.CRAWL_SOFT_TIME_LIMIT + 60)
+    lock = client.lock(lock_key, timeout=timeout)
     try:
         acquired = lock.acquire(blocking=False)
     except redis.exceptions.ConnectionError as error:
-        logger.warning("Redis at %s is not answering (%s); crawling without the overlap guard",
-                       settings.REDIS_URL, error)
-        return crawl_and_store(peers)
+        logger.warning("Redis at %s is not answering (%s); running the %s without the overlap guard",
+                       settings.REDIS_URL, error, what)
+        return work()
     if not acquired:
-        skipped = client.incr(SKIPPED_CRAWLS_KEY)
-        logger.info("a crawl is already running; skipped this one (%d skipped so far)", skipped)
+        if on_skip is not None:
+            on_skip(client)
         return None
     try:
-        return crawl_and_store(peers)
+        return work()
     finally:
         try:
             lock.release()
         except redis.exceptions.LockError:
-            logger.warning("the crawl lock expired before the crawl finished")
+            logger.warning("the %s lock expired before the %s finished", what, what)
+
+
+def crawl_exclusively(peers: Optional[Sequence[str]] = None) -> Optional[Crawl]:
+    """Crawls unless another crawl holds the lock; then the skip is counted and None returned."""
+
+    def count_skip(client: redis.Redis) -> None:
+        skipped = client.incr(SKIPPED_CRAWLS_KEY)
+        logger.info("a crawl is already running; skipped this one (%d skipped so far)", skipped)
+
+    return exclusively(CRAWL_LOCK_KEY, settings.CRAWL_SOFT_TIME_LIMIT + 60, lambda: crawl_and_store(peers), "crawl",
+                       count_skip)

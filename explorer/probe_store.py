@@ -14,10 +14,11 @@ from swarm.probe_result import ConsistencyResult, ProbeResult
 PEER_ID_LIMIT = Peer._meta.get_field("peer_id").max_length
 
 
-def model_row(dht_prefix: str, num_blocks: int = 1) -> Model:
+def model_row(dht_prefix: str) -> Model:
+    """The model's row; one the crawler has not seen yet gets 1 block until a crawl says how many."""
     now = django_timezone.now()
     model, _ = Model.objects.get_or_create(
-        dht_prefix=dht_prefix, defaults={"num_blocks": max(1, num_blocks), "first_seen": now, "last_seen": now})
+        dht_prefix=dht_prefix, defaults={"num_blocks": 1, "first_seen": now, "last_seen": now})
     return model
 
 
@@ -61,9 +62,9 @@ def store_probe(result: ProbeResult, trigger: str = Probe.Trigger.SCHEDULE, prob
 
 
 @transaction.atomic
-def store_consistency(result: ConsistencyResult, status: Optional[str] = None) -> ConsistencyCheck:
+def store_consistency(result: ConsistencyResult) -> ConsistencyCheck:
     check = ConsistencyCheck.objects.create(
-        model=model_row(result.dht_prefix), status=status or result.status.value, started_at=_at(result.started_at),
+        model=model_row(result.dht_prefix), status=result.status.value, started_at=_at(result.started_at),
         duration_s=result.duration_s, error=result.error or "", inconsistent=len(result.inconsistent_peers))
     ConsistencyVerdict.objects.bulk_create([
         ConsistencyVerdict(consistency_check=check, peer=peer_row(item.peer_id), start_block=item.start,
@@ -77,30 +78,7 @@ def store_consistency(result: ConsistencyResult, status: Optional[str] = None) -
 
 
 def probe_json(probe: Probe) -> dict:
-    """The same shape as `manage.py probe --json` (plus the stored id)."""
-    return {
-        "id": probe.pk,
-        "ok": probe.ok,
-        "model": probe.model.dht_prefix,
-        "kind": probe.kind,
-        "trigger": probe.trigger,
-        "status": probe.status,
-        "target_peer_id": probe.target.peer_id if probe.target_id else None,
-        "started_at": probe.started_at.isoformat(),
-        "duration_s": probe.duration_s,
-        "route": [{"peer_id": hop.peer.peer_id, "start": hop.start_block, "end": hop.end_block}
-                  for hop in probe.hops.select_related("peer")],
-        "prompt_ids": probe.prompt_ids,
-        "output_ids": probe.output_ids,
-        "tokens_requested": probe.tokens_requested,
-        "route_s": probe.route_s,
-        "connect_s": probe.connect_s,
-        "ttft_s": probe.ttft_s,
-        "token_latency_median_s": probe.token_latency_median_s,
-        "token_latency_p95_s": probe.token_latency_p95_s,
-        "tokens_per_s": probe.tokens_per_s,
-        "error": probe.error or None,
-        "failed_peer_id": probe.failed_peer.peer_id if probe.failed_peer_id else None,
-        "failed_start": probe.failed_start,
-        "failed_end": probe.failed_end,
-    }
+    """One probe as /api/v2/probes/ shows it (also what `manage.py probe --json` prints and the WebSocket sends)."""
+    from explorer.api.v2_serializers import ProbeSerializer
+
+    return dict(ProbeSerializer(probe).data)

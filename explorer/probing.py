@@ -13,13 +13,13 @@ import time
 from datetime import timedelta
 from typing import Callable, Optional, Sequence
 
-import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db.models import Max
 
-from explorer.crawling import initial_peers, redis_client
+from explorer import crawling
+from explorer.crawling import initial_peers
 from explorer.models import ConsistencyCheck, Model, Probe, Server
 from explorer.models.swarm import ServerStates
 from explorer.probe_store import probe_json, store_consistency, store_probe
@@ -86,9 +86,16 @@ def run_probe_now(dht_prefix: str, *, through: Optional[str] = None, trigger: st
                   probe: Optional[Probe] = None,
                   on_progress: Optional[Callable[[str, dict], None]] = None) -> Probe:
     """One probe of a model (through one server when `through` is given), stored whatever happens."""
+    return _probe_and_store(dht_prefix, _client(dht_prefix), through=through, trigger=trigger, probe=probe,
+                            on_progress=on_progress)
+
+
+def _probe_and_store(dht_prefix: str, available, *, through: Optional[str], trigger: str,
+                     probe: Optional[Probe] = None, on_progress=None) -> Probe:
+    """Probes with the client `_client` returned, or stores why there is none."""
     from swarm.probe import run_probe
 
-    client, status, reason = _client(dht_prefix)
+    client, status, reason = available
     if client is None:
         result = _unavailable(dht_prefix, status, reason, through)
     else:
@@ -136,32 +143,19 @@ def probe_round(prefixes: Optional[Sequence[str]] = None) -> list[Probe]:
     """For each model: one probe on the route a client would take, then per-server probes of the servers due."""
     probes = []
     for dht_prefix in prefixes if prefixes is not None else models_to_probe():
-        client, status, reason = _client(dht_prefix)
-        if client is None:  # no model files, or no way into the swarm: one record says so, no per-server probes
-            probes.append(store_probe(_unavailable(dht_prefix, status, reason), Probe.Trigger.SCHEDULE))
+        available = _client(dht_prefix)
+        probes.append(_probe_and_store(dht_prefix, available, through=None, trigger=Probe.Trigger.SCHEDULE))
+        if available[0] is None:  # no model files, or no way into the swarm: one record says so, no per-server probes
             continue
-        probes.append(run_probe_now(dht_prefix, trigger=Probe.Trigger.SCHEDULE))
         for peer_id in servers_due(dht_prefix, settings.PROBE_SERVERS_PER_ROUND):
-            probes.append(run_probe_now(dht_prefix, through=peer_id, trigger=Probe.Trigger.SCHEDULE))
+            probes.append(_probe_and_store(dht_prefix, available, through=peer_id, trigger=Probe.Trigger.SCHEDULE))
     return probes
 
 
 def exclusively(work: Callable[[], list], name: str) -> Optional[list]:
-    """Runs `work` unless another probe round holds the lock (then None); unguarded when Redis is away."""
-    lock = redis_client().lock(PROBE_LOCK_KEY, timeout=settings.PROBE_TIMEOUT * 50)
-    try:
-        if not lock.acquire(blocking=False):
-            logger.info("a probe round is already running; skipped this %s", name)
-            return None
-    except redis.exceptions.ConnectionError:
-        return work()
-    try:
-        return work()
-    finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
-            logger.warning("the probe round lock expired before the %s finished", name)
+    """Runs a probe or consistency round unless another one holds the lock (then None)."""
+    return crawling.exclusively(PROBE_LOCK_KEY, settings.PROBE_TIMEOUT * 50, work, name,
+                                lambda _: logger.info("a probe round is already running; skipped this %s", name))
 
 
 def consistency_round(prefixes: Optional[Sequence[str]] = None) -> list[ConsistencyCheck]:
@@ -169,11 +163,10 @@ def consistency_round(prefixes: Optional[Sequence[str]] = None) -> list[Consiste
 
 
 # on-demand probes ---------------------------------------------------------------------------------------------------
-def request_server_probe(dht_prefix: str, peer_id: str) -> tuple[Probe, bool]:
+def request_server_probe(server: Server) -> tuple[Probe, bool]:
     """The queued or running visitor probe of this server, or a new queued one (True when new)."""
     from django.utils import timezone
 
-    server = Server.objects.select_related("model", "peer").get(model__dht_prefix=dht_prefix, peer__peer_id=peer_id)
     pending = Probe.objects.filter(model=server.model, target=server.peer, trigger=Probe.Trigger.VISITOR,
                                    status__in=[Probe.Status.QUEUED, Probe.Status.RUNNING])
     # a probe worker that died (or a queue that was purged) leaves a pending probe behind: it must not block forever

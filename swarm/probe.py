@@ -134,15 +134,15 @@ def run_probe(
 
 
 def _choose_route(client, manager, max_length, *, through, route, blocked) -> list[RemoteSpanInfo]:
+    router = manager(allowed=sorted({hop.peer_id for hop in route}) if route is not None else None,
+                     blocked=list(blocked) or None)
+    # reads the DHT (and raises MissingBlocksError when some block has no server left to route through)
+    fastest = router.make_sequence(0, client.num_blocks, mode="min_latency", cache_tokens_needed=max_length)
     if route is not None:
-        router = manager(allowed=sorted({hop.peer_id for hop in route}))
-        router.make_sequence(0, client.num_blocks, mode="min_latency", cache_tokens_needed=max_length)
         return [router.span_info(PeerID.from_base58(hop.peer_id), hop.start, hop.end) for hop in route]
-    router = manager(blocked=list(blocked) or None)
     if through is None:
-        return router.make_sequence(0, client.num_blocks, mode="min_latency", cache_tokens_needed=max_length)
+        return fastest
     target = PeerID.from_base58(through)
-    router.make_sequence(0, client.num_blocks, mode="min_latency", cache_tokens_needed=max_length)
     own = [span for span in router.state.sequence_info.spans_by_priority if span.peer_id == target]
     if not own:
         raise ProbeFailure(f"the server {through} announces no online blocks of {client.dht_prefix}")

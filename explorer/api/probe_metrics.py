@@ -33,7 +33,7 @@ def probe_metrics() -> Iterator[Metric]:
                    ("model", "status"))
     inconsistent = gauge("swarm_explorer_server_inconsistent",
                          "1 for a server the latest consistency check of the model flagged", ("model", "peer_id"))
-    now = time.time()
+    now, since = time.time(), timezone.now() - timedelta(days=1)
     for model in Model.objects.filter(probes__isnull=False).distinct():
         label = [model.dht_prefix]
         latest = Probe.objects.filter(model=model, kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED).first()
@@ -50,7 +50,6 @@ def probe_metrics() -> Iterator[Metric]:
                     latency.add_metric(label + [quantile], value)
             if good.tokens_per_s is not None:
                 speed.add_metric(label, good.tokens_per_s)
-        since = timezone.now() - timedelta(days=1)
         for row in (Probe.objects.filter(model=model, started_at__gte=since).values("status")
                     .annotate(count=Count("id")).order_by("status")):
             recent.add_metric(label + [row["status"]], row["count"])

@@ -78,7 +78,8 @@ class HopSerializer(serializers.ModelSerializer):
 
 
 class ProbeSerializer(serializers.ModelSerializer):
-    """One end-to-end probe: the route it took, its timings (seconds) and output, or where it failed."""
+    """One end-to-end probe: the route it took, its timings (seconds) and output, or where it failed (null error
+    when it succeeded). Also the JSON of `manage.py probe --json` and of a probe's progress WebSocket."""
 
     ok = serializers.BooleanField()
     model = serializers.CharField(source="model.dht_prefix")
@@ -87,6 +88,7 @@ class ProbeSerializer(serializers.ModelSerializer):
     route = HopSerializer(source="hops", many=True)
     prompt_ids = serializers.ListField(child=serializers.IntegerField())
     output_ids = serializers.ListField(child=serializers.IntegerField())
+    error = serializers.CharField(source="error_or_none", allow_null=True)
 
     class Meta:
         model = Probe

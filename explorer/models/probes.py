@@ -61,6 +61,10 @@ class Probe(models.Model):
     def finished(self) -> bool:
         return self.status in self.FINISHED
 
+    @property
+    def error_or_none(self):
+        return self.error or None
+
 
 class ProbeHop(models.Model):
     """One link of a probe's route: which server computed which blocks."""

@@ -33,13 +33,14 @@ def request_probe(request, peer_id: str):
         response["Retry-After"] = str(wait)
         return response
     dht_prefix = request.POST.get("model", "")
-    server = Server.objects.filter(peer__peer_id=peer_id, model__dht_prefix=dht_prefix).first()
+    server = (Server.objects.select_related("model", "peer")
+              .filter(peer__peer_id=peer_id, model__dht_prefix=dht_prefix).first())
     if server is None:
         raise Http404("this server does not serve that model")
     if server.state != ServerStates.ONLINE:
         return JsonResponse({"error": f"the server is {server.state} on {dht_prefix[:64]}, so there is nothing to "
                                       f"probe"}, status=409)
-    probe, created = probing.request_server_probe(dht_prefix, peer_id)
+    probe, created = probing.request_server_probe(server)
     if created:
         from explorer.tasks import probe_now
 
