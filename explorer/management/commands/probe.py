@@ -8,6 +8,7 @@ import json
 from django.core.management.base import CommandError
 
 from explorer import probing
+from explorer.api.v2_serializers import ConsistencyCheckSerializer
 from explorer.management.output import ReportingCommand
 from explorer.models import Probe, Server
 from explorer.probe_store import probe_json
@@ -69,13 +70,7 @@ class Command(ReportingCommand):
 
     def _consistency(self, options, prefixes: list[str]) -> None:
         checks = [probing.run_consistency_now(prefix) for prefix in prefixes]
-        documents = [{
-            "id": check.pk, "model": check.model.dht_prefix, "status": check.status, "error": check.error or None,
-            "inconsistent": check.inconsistent,
-            "verdicts": [{"peer_id": item.peer.peer_id, "start": item.start_block, "end": item.end_block,
-                          "verdict": item.verdict, "max_deviation": item.max_deviation, "detail": item.detail}
-                         for item in check.verdicts.select_related("peer")],
-        } for check in checks]
+        documents = [ConsistencyCheckSerializer(check).data for check in checks]  # the /api/v2 shape
         if options["json"]:
             self.stdout.write(json.dumps(documents[0] if options["dht_prefix"] else documents, indent=2))
         else:
@@ -83,7 +78,7 @@ class Command(ReportingCommand):
                 self.stdout.write(f"consistency check {document['id']} of {document['model']}: {document['status']}"
                                   f"{': ' + document['error'] if document['error'] else ''}")
                 for item in document["verdicts"]:
-                    self.stdout.write(f"  {item['start']}:{item['end']} {item['peer_id']}: {item['verdict']}"
-                                      f" ({item['detail']})")
+                    self.stdout.write(f"  {item['start_block']}:{item['end_block']} {item['peer_id']}: "
+                                      f"{item['verdict']} ({item['detail']})")
         if any(check.status != "ok" for check in checks):
             raise CommandError("a consistency check could not run")
