@@ -32,8 +32,11 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
     "corsheaders",
@@ -49,8 +52,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "explorer.middleware.RejectNulCharactersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -62,7 +68,11 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {"context_processors": [
+            "django.template.context_processors.request",
+            "django.contrib.auth.context_processors.auth",
+            "django.contrib.messages.context_processors.messages",
+        ]},
     }
 ]
 
@@ -114,6 +124,31 @@ REACHABILITY_TIMEOUT = env_float("REACHABILITY_TIMEOUT", 5.0, minimum=0.1)
 IS_REACHABLE_RATE = env_str("IS_REACHABLE_RATE", "10/m")  # per client address; each check dials out
 CRAWL_SOFT_TIME_LIMIT = env_float("CRAWL_SOFT_TIME_LIMIT", 120.0, minimum=5.0)
 
+# Operator alerting (rules, channels and silences are managed by staff at /alerts/ or with `manage.py alerts`)
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in notifications
+ALERT_FLAP_WINDOW = env_float("ALERT_FLAP_WINDOW", 3600.0, minimum=1.0)  # seconds
+ALERT_FLAP_THRESHOLD = env_int("ALERT_FLAP_THRESHOLD", 6, minimum=0)  # fire/resolve transitions in the window; 0: off
+ALERT_WATCH_MODELS_FOR = env_float("ALERT_WATCH_MODELS_FOR", 86400.0, minimum=0.0)  # a vanished model stays watched
+ALERT_RETRY_BACKOFF = env_float("ALERT_RETRY_BACKOFF", 30.0, minimum=0.0)  # seconds before the first retry, doubling
+ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 6, minimum=1)
+ALERT_DELIVERY_LOST_AFTER = env_float("ALERT_DELIVERY_LOST_AFTER", 300.0, minimum=10.0)  # then queued again
+ALERT_HTTP_TIMEOUT = env_float("ALERT_HTTP_TIMEOUT", 10.0, minimum=0.5)
+ALERT_TEST_RATE = env_str("ALERT_TEST_RATE", "5/m")  # "send test notification" per operator
+TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
+RETENTION_ALERT_DAYS = env_float("RETENTION_ALERT_DAYS", 180.0, minimum=0.0)  # transitions and notifications
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=0.5)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "swarm-explorer@localhost")
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "alerts"
+LOGOUT_REDIRECT_URL = "overview"
+
 # History retention: per-crawl aggregates are rolled up into hourly rows, hourly rows into daily rows.
 RETENTION_RAW_DAYS = env_float("RETENTION_RAW_DAYS", 7.0, minimum=0.0)
 RETENTION_HOURLY_DAYS = env_float("RETENTION_HOURLY_DAYS", 90.0, minimum=0.0)
@@ -127,6 +162,7 @@ CELERY_TASK_ROUTES = {
     "explorer.tasks.probe_round": {"queue": "probes"},
     "explorer.tasks.probe_now": {"queue": "probes"},
     "explorer.tasks.consistency_round": {"queue": "probes"},
+    # evaluate_alerts and deliver_notification run on the default queue ("celery")
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -145,6 +181,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "explorer.tasks.consistency_round",
         "schedule": CONSISTENCY_INTERVAL,
         "options": {"expires": CONSISTENCY_INTERVAL},
+    },
+    "evaluate-alerts": {  # crawls and probe rounds ask for one too; this one notices a crawler that stopped
+        "task": "explorer.tasks.evaluate_alerts",
+        "schedule": CRAWL_INTERVAL,
+        "options": {"expires": CRAWL_INTERVAL},
     },
     "apply-retention": {
         "task": "explorer.tasks.apply_retention",

@@ -12,6 +12,7 @@ from typing import Callable, Optional, Sequence, TypeVar
 import redis
 from django.conf import settings
 
+from explorer.alerting.queueing import request_evaluation
 from explorer.ingest import record_failed_crawl, store_crawl
 from explorer.models import Crawl
 
@@ -76,8 +77,12 @@ def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
         )
     except (SwarmUnreachable, CrawlFailed) as error:
         logger.warning("crawl failed: %s", error)
-        return _count(record_failed_crawl(started_at, time.perf_counter() - started, str(error)))
+        failed = record_failed_crawl(started_at, time.perf_counter() - started, str(error),
+                                     bootstrap_total=len(peers) if isinstance(error, SwarmUnreachable) else 0)
+        request_evaluation()
+        return _count(failed)
     crawl = _count(store_crawl(snapshot))
+    request_evaluation()
     logger.info(
         "crawl %s: %d models, %d servers, %d rejected records, %.2f s",
         crawl.pk, crawl.models_seen, crawl.servers_seen, crawl.records_rejected, crawl.duration_s,
@@ -86,14 +91,15 @@ def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
 
 
 def exclusively(lock_key: str, timeout: float, work: Callable[[], T], what: str,
-                on_skip: Optional[Callable[[redis.Redis], None]] = None) -> Optional[T]:
-    """Runs `work` unless another process holds the Redis lock `lock_key`; then `on_skip` is called and None returned.
+                on_skip: Optional[Callable[[redis.Redis], None]] = None, wait_s: float = 0.0) -> Optional[T]:
+    """Runs `work` unless another process holds the Redis lock `lock_key` (after waiting up to `wait_s` for it);
+    then `on_skip` is called and None returned.
 
     Without a reachable Redis no stack can be running (it shares that Redis), so the work runs unguarded."""
     client = redis_client()
     lock = client.lock(lock_key, timeout=timeout)
     try:
-        acquired = lock.acquire(blocking=False)
+        acquired = lock.acquire(blocking=wait_s > 0, blocking_timeout=wait_s or None)
     except redis.exceptions.ConnectionError as error:
         logger.warning("Redis at %s is not answering (%s); running the %s without the overlap guard",
                        settings.REDIS_URL, error, what)

@@ -221,11 +221,12 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
     return crawl
 
 
-def record_failed_crawl(started_at: float, duration_s: float, error: str) -> Crawl:
+def record_failed_crawl(started_at: float, duration_s: float, error: str, bootstrap_total: int = 0) -> Crawl:
+    """A crawl that could not run; `bootstrap_total` counts the bootstrap peers when none of them could be joined."""
     at = as_datetime(started_at)
     return Crawl.objects.create(
         started_at=at, finished_at=at + timedelta(seconds=duration_s), duration_s=duration_s,
-        status=Crawl.Status.FAILED, error=error[:10_000],
+        status=Crawl.Status.FAILED, error=error[:10_000], bootstrap_total=bootstrap_total,
     )
 
 

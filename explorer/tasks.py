@@ -1,5 +1,6 @@
 """Celery tasks: the periodic crawl (queue "swarm", a solo-pool worker that keeps one DHT client), probes (queue
-"probes", a solo-pool worker of their own, so a slow probe never delays a crawl) and retention.
+"probes", a solo-pool worker of their own, so a slow probe never delays a crawl), retention, and on the default
+queue alert evaluations and notification deliveries.
 
 The solo pool enforces no Celery time limit; a probe keeps its own (PROBE_TIMEOUT cuts every step it takes)."""
 
@@ -12,6 +13,9 @@ from celery.signals import worker_shutdown
 from django.conf import settings
 
 from explorer import probing
+from explorer.alerting.delivery import attempt_delivery
+from explorer.alerting.queueing import request_evaluation
+from explorer.alerting.runs import evaluate_exclusively
 from explorer.crawling import crawl_exclusively
 from explorer.retention import apply_retention as apply_retention_now
 
@@ -32,6 +36,7 @@ def crawl() -> int | None:
 def probe_round() -> list[int] | None:
     """A route probe and per-server probes for every served model; None when another round was running."""
     probes = probing.exclusively(probing.probe_round, "probe round")
+    request_evaluation()
     return None if probes is None else [probe.pk for probe in probes]
 
 
@@ -39,6 +44,7 @@ def probe_round() -> list[int] | None:
              time_limit=settings.PROBE_TIMEOUT * 40 + 30)
 def consistency_round() -> list[int] | None:
     checks = probing.exclusively(probing.consistency_round, "consistency round")
+    request_evaluation()
     return None if checks is None else [check.pk for check in checks]
 
 
@@ -53,6 +59,23 @@ def probe_now(probe_id: int) -> int | None:
 @shared_task(name="explorer.tasks.apply_retention", soft_time_limit=600, time_limit=900)
 def apply_retention() -> dict:
     return apply_retention_now().__dict__
+
+
+@shared_task(name="explorer.tasks.evaluate_alerts", soft_time_limit=120, time_limit=150)
+def evaluate_alerts() -> dict | None:
+    """Every alert rule against the stored swarm; None when another evaluation held the lock for too long."""
+    result = evaluate_exclusively()
+    return None if result is None else result.__dict__
+
+
+@shared_task(bind=True, name="explorer.tasks.deliver_notification", soft_time_limit=60, time_limit=90,
+             max_retries=None)
+def deliver_notification(self, delivery_id: int) -> str:
+    """One attempt at one delivery; a transient failure comes back after its backoff."""
+    outcome = attempt_delivery(delivery_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
 
 
 @worker_shutdown.connect

@@ -1,0 +1,33 @@
+"""Telegram channel: the Bot API's sendMessage as plain text (no parse mode, so nothing in it is markup). The API's
+address is TELEGRAM_API_URL; its JSON error description is kept in the delivery's error."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+
+from explorer.alerting.transports.base import DeliveryError, Message, Transport
+from explorer.alerting.transports.http import post, raise_for_answer
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+class TelegramTransport(Transport):
+    def send(self, message: Message) -> int:
+        url = f"{settings.TELEGRAM_API_URL.rstrip('/')}/bot{self.config['bot_token']}/sendMessage"
+        body = {"chat_id": self.config["chat_id"], "text": f"{message.title}\n\n{message.text}"[:TELEGRAM_TEXT_LIMIT],
+                "disable_web_page_preview": True}
+        response = post(url, json.dumps(body).encode())
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        detail = str(answer.get("description", ""))[:200] if isinstance(answer, dict) else ""
+        try:
+            return raise_for_answer(response, url, detail)
+        except DeliveryError as error:
+            retry_after = (answer.get("parameters") or {}).get("retry_after") if isinstance(answer, dict) else None
+            if error.retry_after is None and isinstance(retry_after, (int, float)):
+                error.retry_after = float(retry_after)
+            raise
