@@ -1,0 +1,139 @@
+"""Forms for rules, channels and silences: the one place their input is validated, used by the staff pages and by
+`manage.py alerts` alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+
+from explorer.alerting.channel_config import FIELDS as CHANNEL_FIELDS
+from explorer.alerting.channel_config import InvalidChannel, clean_config
+from explorer.alerting.durations import parse_duration
+from explorer.alerting.rule_params import ALL_PARAMS, MODEL_SCOPED, PARAMS, InvalidParams, clean_params
+from explorer.models import AlertChannel, AlertRule, Silence
+from swarm.records import is_valid_dht_prefix, is_valid_peer_id
+
+Kind = AlertRule.Kind
+
+
+def _param_field(name: str) -> forms.Field:
+    spec = ALL_PARAMS[name]
+    users = ", ".join(str(Kind(kind).label) for kind, params in PARAMS.items() if spec in params)
+    default = "" if spec.default is None else f" Default {spec.default}."
+    field_class = {int: forms.IntegerField, float: forms.FloatField, str: forms.CharField}[spec.type]
+    return field_class(required=False, label=f"{name.replace('_', ' ')} ({users})",
+                       help_text=f"{spec.help[0].upper()}{spec.help[1:]}.{default}")
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = AlertRule
+        fields = ["kind", "model", "peer_id", "enabled", "grace_s", "repeat_s", "note"]
+        labels = {"grace_s": "grace period (s)", "repeat_s": "reminder interval (s)", "peer_id": "peer id"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ALL_PARAMS:
+            self.fields[name] = _param_field(name)
+            self.fields[name].initial = (self.instance.params or {}).get(name)
+
+    def clean(self):
+        data = super().clean()
+        kind, model, peer_id = data.get("kind"), data.get("model", ""), data.get("peer_id", "")
+        if model and not is_valid_dht_prefix(model):
+            self.add_error("model", "not a DHT prefix (no dots or spaces, 128 characters at most)")
+        if model and kind and kind not in MODEL_SCOPED:
+            self.add_error("model", f"{Kind(kind).label} rules watch the swarm as a whole, not one model")
+        if kind == Kind.SERVER_GONE and not peer_id:
+            self.add_error("peer_id", "a server gone rule watches one server: give its peer id")
+        elif peer_id and kind != Kind.SERVER_GONE:
+            self.add_error("peer_id", "only server gone rules watch one server")
+        elif peer_id and not is_valid_peer_id(peer_id):
+            self.add_error("peer_id", "not a valid peer id (base58, such as 12D3KooW… or Qm…)")
+        for name in ("grace_s", "repeat_s"):
+            value = data.get(name)
+            if value is not None and not 0 <= value <= 366 * 86400:
+                self.add_error(name, "between 0 and a year")
+        if kind:
+            given = {name: data.get(name) for name in ALL_PARAMS if data.get(name) not in (None, "")}
+            try:
+                self.instance.params = clean_params(kind, given)
+            except InvalidParams as error:
+                for name, message in error.errors.items():
+                    self.add_error(name if name in self.fields else None, message)
+        return data
+
+
+class ChannelForm(forms.ModelForm):
+    url = forms.CharField(required=False, max_length=1000, label="URL",
+                          help_text="webhook, Slack and Discord: where to POST (https:// recommended)")
+    secret = forms.CharField(required=False, max_length=200,
+                             help_text="webhook: the HMAC-SHA256 signing secret; leave empty to generate one "
+                                       "(or, when editing, to keep the current one)")
+    to = forms.CharField(required=False, max_length=2000, label="email recipients",
+                         help_text="email: addresses separated by commas or spaces")
+    bot_token = forms.CharField(required=False, max_length=200, label="bot token", help_text="Telegram")
+    chat_id = forms.CharField(required=False, max_length=80, label="chat id", help_text="Telegram")
+
+    class Meta:
+        model = AlertChannel
+        fields = ["kind", "name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        config = self.instance.config or {}
+        for name in ("url", "secret", "bot_token", "chat_id"):
+            self.fields[name].initial = config.get(name, "")
+        self.fields["to"].initial = ", ".join(config.get("to", []))
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if not kind:
+            return data
+        given = {name: data.get(name, "") for name in CHANNEL_FIELDS.get(kind, ())}
+        if kind == AlertChannel.Kind.WEBHOOK and not given.get("secret") and self.instance.pk:
+            given["secret"] = (self.instance.config or {}).get("secret", "")  # editing keeps the secret
+        try:
+            self.instance.config = clean_config(kind, given)
+        except InvalidChannel as error:
+            for name, message in error.errors.items():
+                self.add_error(name if name in self.fields else None, message)
+        return data
+
+
+class SilenceForm(forms.ModelForm):
+    starts_at = forms.DateTimeField(required=False, help_text="UTC, e.g. 2026-12-01 18:00; empty: now")
+    duration = forms.CharField(required=False, max_length=20,
+                               help_text="how long from the start: 90m, 2h, 1d (or give an end instead)")
+    ends_at = forms.DateTimeField(required=False, help_text="UTC; used when no duration is given")
+
+    class Meta:
+        model = Silence
+        fields = ["model_pattern", "kind", "peer_pattern", "comment"]
+        labels = {"model_pattern": "model", "peer_pattern": "peer id", "kind": "rule kind"}
+
+    def clean(self):
+        data = super().clean()
+        starts_at = data.get("starts_at") or timezone.now()
+        ends_at = data.get("ends_at")
+        if data.get("duration"):
+            try:
+                ends_at = starts_at + parse_duration(data["duration"])
+            except ValueError as error:
+                self.add_error("duration", str(error))
+                return data
+        if ends_at is None:
+            self.add_error("duration", "give a duration or an end")
+        elif ends_at <= starts_at:
+            self.add_error("ends_at", "must be after the start")
+        elif ends_at - starts_at > timedelta(days=366):
+            self.add_error("ends_at", "a silence lasts a year at most")
+        else:
+            self.instance.starts_at, self.instance.ends_at = starts_at, ends_at
+        for name in ("model_pattern", "peer_pattern"):
+            if any(not char.isprintable() or char.isspace() for char in data.get(name, "")):
+                self.add_error(name, "no spaces or control characters")
+        return data
