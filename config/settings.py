@@ -145,6 +145,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=0.5)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "swarm-explorer@localhost")
+# operator accounts guard channel secrets: Django's standard password checks
+AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{name}"} for name in (
+    "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
+    "NumericPasswordValidator")]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "alerts"
 LOGOUT_REDIRECT_URL = "overview"

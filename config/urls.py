@@ -1,5 +1,7 @@
 """URL routes of the site."""
 
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from explorer.views.health import healthz
@@ -16,5 +18,9 @@ urlpatterns = [
     path("servers/<str:peer_id>/probe", request_probe, name="probe-server"),
     path("live/state.json", live_state_json, name="live-state"),
     path("healthz", healthz, name="healthz"),
+    path("alerts/", include("explorer.views.alerts.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
     path("", include("explorer.api.urls")),
 ]

@@ -1,6 +1,7 @@
 """Retention: per-crawl aggregates older than RETENTION_RAW_DAYS become hourly rows, hourly rows older than
 RETENTION_HOURLY_DAYS become daily rows, daily rows older than RETENTION_DAILY_DAYS and old crawl rows are deleted;
-probes and consistency checks older than RETENTION_PROBE_DAYS are deleted.
+probes and consistency checks older than RETENTION_PROBE_DAYS are deleted, alert transitions and notifications
+older than RETENTION_ALERT_DAYS too.
 Sessions and state changes are kept: they are written only on change and stay small."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Max, Min, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
-from explorer.models import ConsistencyCheck, Crawl, ModelStat, Probe
+from explorer.models import AlertDelivery, AlertNotification, AlertTransition, ConsistencyCheck, Crawl, ModelStat, Probe
 
 Resolution = ModelStat.Resolution
 WEIGHTED_FIELDS = ("replication_avg", "servers_online_avg", "throughput_avg", "healthy_fraction")
@@ -27,6 +28,7 @@ class RetentionReport:
     deleted_daily: int
     deleted_crawls: int
     deleted_probes: int = 0
+    deleted_alert_history: int = 0
 
 
 def _truncate(moment: datetime, resolution: str) -> datetime:
@@ -87,4 +89,15 @@ def apply_retention(now: Optional[datetime] = None) -> RetentionReport:
     ConsistencyCheck.objects.filter(started_at__lt=probe_cutoff).delete()
     deleted_probes, _ = Probe.objects.filter(started_at__lt=probe_cutoff).exclude(
         status__in=[Probe.Status.QUEUED, Probe.Status.RUNNING]).delete()
-    return RetentionReport(hourly, daily, deleted_daily, deleted_crawls, deleted_probes)
+    return RetentionReport(hourly, daily, deleted_daily, deleted_crawls, deleted_probes, _forget_alert_history(now))
+
+
+def _forget_alert_history(now: datetime) -> int:
+    """Alert transitions and notifications (with their deliveries) older than RETENTION_ALERT_DAYS; a notification
+    whose delivery is still under way is kept. Alerts themselves stay: they are one row per rule and subject."""
+    cutoff = now - timedelta(days=settings.RETENTION_ALERT_DAYS)
+    transitions, _ = AlertTransition.objects.filter(at__lt=cutoff).delete()
+    unfinished = AlertDelivery.objects.filter(status__in=[AlertDelivery.Status.PENDING, AlertDelivery.Status.SENDING,
+                                                          AlertDelivery.Status.RETRYING]).values("notification_id")
+    notifications, _ = AlertNotification.objects.filter(created_at__lt=cutoff).exclude(pk__in=unfinished).delete()
+    return transitions + notifications

@@ -108,9 +108,8 @@ def database_url_for_children() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
 
 
-@contextmanager
-def celery_worker(queue: str, swarm_peers, redis_url, tmp_path, **extra_env):
-    """A real `celery worker` on one queue (solo pool, as in production) against the test database."""
+def child_env(swarm_peers, redis_url, tmp_path, **extra_env) -> dict:
+    """The environment of a child process (worker, beat) that works on the test database and Redis."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url_for_children(),
@@ -120,29 +119,50 @@ def celery_worker(queue: str, swarm_peers, redis_url, tmp_path, **extra_env):
         PYTHONUNBUFFERED="1",
         **extra_env,
     )
+    return env
+
+
+@contextmanager
+def celery_process(argv: list[str], ready: bytes, log_path: Path, env: dict, what: str):
+    """Runs `celery -A config ARGV`, waits for `ready` in its log, always stops it."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *argv], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: ready in log_path.read_bytes() or process.poll() is not None, timeout=120,
+                   what=f"the {what} to be ready")
+        if process.poll() is not None:
+            pytest.fail(f"the {what} exited:\n{log_path.read_text()[-3000:]}")
+        yield process, log_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def celery_worker(queue: str, swarm_peers, redis_url, tmp_path, **extra_env):
+    """A real `celery worker` on one queue (solo pool, as in production) against the test database."""
     import redis
 
     redis.Redis.from_url(redis_url).delete(queue)  # messages left by earlier tests (or runs) must not run here
-    log_path = tmp_path / f"worker-{queue}.log"
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
-             "-n", f"test-{queue}-{os.getpid()}@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(lambda: b"ready." in log_path.read_bytes() or worker.poll() is not None, timeout=120,
-                   what="the celery worker to be ready")
-        if worker.poll() is not None:
-            pytest.fail(f"celery worker exited:\n{log_path.read_text()[-3000:]}")
-        yield worker, log_path
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    argv = ["worker", "-Q", queue, "--pool", "solo", "-n", f"test-{queue}-{os.getpid()}@%h", "--loglevel", "INFO",
+            "--without-mingle", "--without-gossip"]
+    with celery_process(argv, b"ready.", tmp_path / f"worker-{queue}.log",
+                        child_env(swarm_peers, redis_url, tmp_path, **extra_env), "celery worker") as worker:
+        yield worker
+
+
+@contextmanager
+def celery_beat(swarm_peers, redis_url, tmp_path, **extra_env):
+    """Exactly one real `celery beat` with the settings' schedule (intervals from `extra_env`)."""
+    argv = ["beat", "--schedule", str(tmp_path / "beat-schedule"), "--loglevel", "INFO"]
+    with celery_process(argv, b"beat: Starting...", tmp_path / "beat.log",
+                        child_env(swarm_peers, redis_url, tmp_path, **extra_env), "celery beat") as beat:
+        yield beat
 
 
 @pytest.fixture

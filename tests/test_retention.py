@@ -79,3 +79,27 @@ def test_old_daily_rows_and_old_crawls_are_deleted_but_the_newest_crawl_stays(ll
 
     assert report.deleted_daily == 1 and report.deleted_crawls == 2
     assert Crawl.objects.get().started_at == NOW - timedelta(days=10)  # kept: the last crawl we know of
+
+
+def test_old_alert_history_is_forgotten_but_not_a_notification_still_being_delivered(settings):
+    from explorer.models import (Alert, AlertChannel, AlertDelivery, AlertNotification, AlertRule,
+                                 AlertTransition)
+
+    settings.RETENTION_ALERT_DAYS = 30
+    alert = Alert.objects.create(rule=AlertRule.objects.create(kind="model_broken"), model="m", state="firing")
+    channel = AlertChannel.objects.create(kind="slack", name="s", config={"url": "https://x.example/"})
+    for days_ago in (40, 10):
+        AlertTransition.objects.create(alert=alert, at=NOW - timedelta(days=days_ago), old_state="pending",
+                                       new_state="firing", reason="fired")
+    old_sent, old_retrying, recent = (
+        AlertNotification.objects.create(kind="firing", created_at=NOW - timedelta(days=days), title="t", text="t")
+        for days in (40, 40, 10))
+    AlertDelivery.objects.create(notification=old_sent, channel=channel, status="sent", created_at=NOW)
+    AlertDelivery.objects.create(notification=old_retrying, channel=channel, status="retrying", created_at=NOW)
+
+    report = apply_retention(NOW)
+
+    assert report.deleted_alert_history >= 2
+    assert list(AlertTransition.objects.values_list("at", flat=True)) == [NOW - timedelta(days=10)]
+    assert set(AlertNotification.objects.all()) == {old_retrying, recent}
+    assert Alert.objects.filter(pk=alert.pk).exists()

@@ -1,6 +1,7 @@
 """`manage.py runstack [--demo]`: the whole stack in the foreground (what `make run` / `make demo` call).
 
-Starts an embedded Redis when REDIS_URL is unset, migrates, optionally brings up a real local swarm (--demo) and
+Starts an embedded Redis when REDIS_URL is unset, migrates (and creates the default alert rules on a fresh
+database), optionally brings up a real local swarm (--demo) and
 watches it, then runs the ASGI web server, the Celery workers and exactly one beat. Ctrl-C stops everything it
 started; if any part exits on its own, the rest is stopped too.
 """
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from explorer.alerting.defaults import ensure_default_rules
 from explorer.embedded_redis import EmbeddedRedis
 
 
@@ -69,6 +71,9 @@ class Command(BaseCommand):
             self.stdout.write(f"embedded Redis on {self.redis.url}")
             env["REDIS_URL"] = self.redis.url
         call_command("migrate", interactive=False, verbosity=0)
+        created = ensure_default_rules()
+        if created:
+            self.stdout.write(f"created {len(created)} default alert rules (manage them at /alerts/rules/)")
         if options["demo"]:
             from swarm.localswarm.launcher import LocalSwarm
 

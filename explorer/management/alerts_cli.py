@@ -1,0 +1,213 @@
+"""Helpers of `manage.py alerts`: form errors as one actionable message, rows looked up by id, each row as a JSON
+object and as one line of text (channels only with where they deliver, never with secrets), --param pairs, the
+operator account and its password (never echoed), and the argparse pieces of the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from datetime import datetime, timezone as dt_timezone
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+
+from explorer.alerting.channel_config import target
+from explorer.alerting.rule_params import ALL_PARAMS, PARAMS, SWARM_ONLY, describe
+from explorer.models import Alert, AlertChannel, AlertRule, AlertState, Silence
+
+PASSWORD_ENV = "ALERTS_OPERATOR_PASSWORD"
+# Form fields named as the person typed them on the command line.
+FIELD_NAMES = {"peer_id": "peer", "grace_s": "grace", "repeat_s": "repeat", "bot_token": "bot-token",
+               "chat_id": "chat-id", "model_pattern": "model", "peer_pattern": "peer", "starts_at": "starts",
+               "ends_at": "until"}
+
+
+def form_failure(form, what: str) -> CommandError:
+    """"could not add the channel: url: must be an http:// or https:// URL; to: ..." from a form's errors."""
+    problems = []
+    for field, messages in form.errors.items():
+        label = "" if field == "__all__" else f"{FIELD_NAMES.get(field, field)}: "
+        problems += [f"{label}{message}" for message in messages]
+    return CommandError(f"could not {what}: " + "; ".join(problems))
+
+
+def lookup(model, pk: int, noun: str):
+    try:
+        return model.objects.get(pk=pk)
+    except model.DoesNotExist:
+        raise CommandError(f"no {noun} #{pk}; list them with `manage.py alerts {noun} list`") from None
+
+
+def when(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def seconds(value: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if value >= size and value % size == 0:
+            return f"{value / size:g} {unit}"
+    return f"{value:g} s"
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def channel_row(channel: AlertChannel) -> dict:
+    return {"id": channel.pk, "name": channel.name, "kind": channel.kind, "target": target(channel),
+            "enabled": channel.enabled, "disabled_reason": channel.disabled_reason,
+            "disabled_at": iso(channel.disabled_at), "created_at": iso(channel.created_at)}
+
+
+def channel_line(channel: AlertChannel) -> str:
+    state = "enabled" if channel.enabled else f"DISABLED since {when(channel.disabled_at)}: {channel.disabled_reason}"
+    return f"#{channel.pk} {channel.name} ({channel.kind}) delivers to {target(channel)}; {state}"
+
+
+def rule_row(rule: AlertRule) -> dict:
+    return {"id": rule.pk, "kind": rule.kind, "model": rule.model, "peer_id": rule.peer_id, "enabled": rule.enabled,
+            "grace_s": rule.grace_s, "repeat_s": rule.repeat_s, "params": rule.params, "thresholds": describe(rule),
+            "note": rule.note}
+
+
+def rule_line(rule: AlertRule) -> str:
+    if rule.peer_id:
+        scope = f"server {rule.peer_id}" + (f" on {rule.model}" if rule.model else "")
+    elif rule.kind in SWARM_ONLY:
+        scope = "the swarm"
+    else:
+        scope = rule.model or "every model"
+    thresholds = f"; {describe(rule)}" if describe(rule) else ""
+    reminders = f"reminders every {seconds(rule.repeat_s)}" if rule.repeat_s else "no reminders"
+    note = f" ({rule.note})" if rule.note else ""
+    return (f"#{rule.pk} {rule.get_kind_display()} for {scope}{thresholds}; grace {seconds(rule.grace_s)}, "
+            f"{reminders}; {'enabled' if rule.enabled else 'DISABLED'}{note}")
+
+
+def silence_state(silence: Silence, now: datetime) -> str:
+    return "upcoming" if silence.starts_at > now else "active" if silence.ends_at > now else "over"
+
+
+def silence_row(silence: Silence, now: datetime) -> dict:
+    return {"id": silence.pk, "state": silence_state(silence, now), "model": silence.model_pattern,
+            "kind": silence.kind, "peer": silence.peer_pattern, "starts_at": iso(silence.starts_at),
+            "ends_at": iso(silence.ends_at), "author": silence.author_name, "comment": silence.comment}
+
+
+def silence_line(silence: Silence, now: datetime) -> str:
+    return (f"#{silence.pk} {silence_state(silence, now)} from {when(silence.starts_at)} until "
+            f"{when(silence.ends_at)}: model {silence.model_pattern or 'any'}, kind {silence.kind or 'any'}, "
+            f"peer {silence.peer_pattern or 'any'}; by {silence.author_name}: {silence.comment}")
+
+
+def alert_since(alert: Alert) -> datetime | None:
+    if alert.state == AlertState.FIRING:
+        return alert.fired_at
+    if alert.state == AlertState.PENDING:
+        return alert.active_since
+    return alert.resolved_at or alert.updated_at
+
+
+def alert_row(alert: Alert) -> dict:
+    return {"id": alert.pk, "rule_id": alert.rule_id, "kind": alert.rule.kind, "model": alert.group_label,
+            "peer_id": alert.peer_id, "state": alert.state, "flapping": alert.flapping,
+            "since": iso(alert_since(alert)), "summary": alert.summary}
+
+
+def alert_line(alert: Alert) -> str:
+    peer = f" server {alert.peer_id}" if alert.peer_id else ""
+    flapping = " (flapping)" if alert.flapping else ""
+    return (f"{alert.state.upper()}{flapping} {alert.rule.get_kind_display()} on {alert.model or 'the swarm'}{peer} "
+            f"since {when(alert_since(alert))}: {alert.summary}")
+
+
+def rule_params(pairs: list[str], kind: str) -> dict[str, str]:
+    """--param NAME=VALUE pairs as form data; a name no rule kind takes is an error here (the form ignores it)."""
+    given = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            raise CommandError(f"--param takes NAME=VALUE, such as min_replication=2, not {pair!r}")
+        if name not in ALL_PARAMS:
+            takes = ", ".join(param.name for param in PARAMS.get(kind, ())) or "no parameters"
+            raise CommandError(f"could not add the rule: {name}: no rule has this parameter "
+                               f"({kind} rules take {takes})")
+        given[name] = value
+    return given
+
+
+def save_operator(username: str, email: str | None, superuser: bool, password_from_stdin: bool):
+    """Creates the account, or updates it: staff (and superuser when asked; never demoted), a new password."""
+    User = get_user_model()
+    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+    created = user is None
+    if created:
+        user = User(**{User.USERNAME_FIELD: username})
+    try:
+        if created:
+            User._meta.get_field(User.USERNAME_FIELD).clean(username, user)
+        if email is not None:
+            user.email = User._meta.get_field("email").clean(email, user)
+    except ValidationError as error:
+        raise CommandError("could not save the operator: " + " ".join(error.messages)) from None
+    password = read_password(password_from_stdin)
+    check_password(password, user)
+    user.set_password(password)
+    user.is_staff = True
+    user.is_superuser = user.is_superuser or superuser
+    user.save()
+    return user, created
+
+
+def read_password(from_stdin: bool) -> str:
+    """From stdin (one line), else $ALERTS_OPERATOR_PASSWORD, else typed twice at a terminal."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CommandError("--password-stdin read no password: give it as the first line of standard input")
+        return password
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if sys.stdin is not None and sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            raise CommandError("the two passwords differ; nothing was changed")
+        if not password:
+            raise CommandError("the password is empty; nothing was changed")
+        return password
+    raise CommandError(f"give a password with --password-stdin or {PASSWORD_ENV}")
+
+
+def check_password(password: str, user) -> None:
+    try:
+        validate_password(password, user)  # AUTH_PASSWORD_VALIDATORS
+    except ValidationError as error:
+        raise CommandError("the password was rejected: " + " ".join(error.messages)) from None
+
+
+
+def leaf(subparsers, name: str, handler, help: str) -> argparse.ArgumentParser:
+    """A subcommand that does something; it takes --json too, so that it may come last."""
+    parser = subparsers.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print one JSON document instead of text")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def topic(subparsers, name: str, help: str):
+    parser = subparsers.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+    return parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+
+def id_argument(parser, noun: str) -> None:
+    parser.add_argument("id", type=int, metavar="ID", help=f"the {noun}'s number, as `{noun} list` shows it")

@@ -1,0 +1,28 @@
+"""What the create, edit and delete pages of rules, channels and silences share: one form template, one
+confirmation template, a title and where "cancel" goes."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+
+
+class EditingContext:
+    noun = "object"
+
+    def get_template_names(self):
+        if self.__class__.__name__.endswith("Delete"):
+            return ["explorer/alerts/confirm_delete.html"]
+        return ["explorer/alerts/form.html"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        verb = "New" if getattr(self, "object", None) is None else "Edit"
+        if self.__class__.__name__.endswith("Delete"):
+            verb = "Delete"
+        context.update(heading=f"{verb} {self.noun}", cancel_url=self.success_url)
+        return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, f"Saved the {self.noun}.")
+        return response
