@@ -166,3 +166,14 @@ def test_rule_parameters_are_checked_by_kind():
         clean_params("version_drift", {"minimum_version": "latest"})
     with pytest.raises(InvalidParams, match="they take none"):
         clean_params("model_broken", {"min_replication": 1})
+
+
+def test_before_the_first_good_crawl_nothing_is_said_about_models_or_servers_only_that_crawls_fail():
+    rule("model_broken", model="m")
+    rule("model_degraded")
+    rule("server_gone", peer_id=PEERS[0])
+    rule("version_drift")
+    rule("crawler_stale")
+    record_failed_crawl(T0, 1.0, "could not join the swarm")
+    evaluate(10)  # the rules exist for an hour already
+    assert list(firing()) == [("crawler_stale", "", "")]

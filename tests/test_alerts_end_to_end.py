@@ -185,15 +185,17 @@ def test_a_flapping_server_produces_a_flapping_notice_not_a_storm(victim, stack,
     assert kinds == ["firing", "resolved", "firing", "flapping"], kinds
     assert len(smtp.messages) == 4 and "Subject: [FLAPPING] alert-llama: model broken" in smtp.messages[3]["data"]
     alert = Alert.objects.get(model=VICTIM.dht_prefix)
-    assert alert.flapping and alert.transitions.exclude(reason__contains="flapping").count() == 8
+    assert alert.flapping and alert.transitions.exclude(reason__contains="flapping").count() >= 8
     # what the receivers were not told is still recorded: the later resolutions, held while it flaps
-    assert AlertNotification.objects.filter(held_reason="held: the alert is flapping").count() == 2
+    held = AlertNotification.objects.exclude(held_reason="")
+    assert held.count() >= 2 and {notice.held_reason for notice in held} == {"held: the alert is flapping"}
 
 
 def test_a_silence_holds_delivery_and_the_alert_is_still_recorded(victim, stack, receiver, smtp, local_swarm,
                                                                   capsys):
     victim()
     configure(receiver, grace=0)
+    capsys.readouterr()
     call_command("alerts", "silence", "add", "--model", "alert-*", "--duration", "1h", "--comment", "maintenance",
                  "--author", "ops", "--json")
     silence_id = json.loads(capsys.readouterr().out)["id"]

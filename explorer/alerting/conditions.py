@@ -46,11 +46,19 @@ def _models(rule: AlertRule, facts: SwarmFacts) -> list[str]:
     return [rule.model] if rule.model else facts.watched_models
 
 
+def _crawled(facts: SwarmFacts) -> bool:
+    """Whether any crawl succeeded yet: before the first one nothing is known of the swarm (no alert about models
+    or servers; "crawler stale" speaks for that)."""
+    return facts.snapshot is not None
+
+
 def _report(facts: SwarmFacts, dht_prefix: str) -> Optional[ModelReport]:
-    return facts.snapshot.model(dht_prefix) if facts.snapshot is not None else None
+    return facts.snapshot.model(dht_prefix)
 
 
 def model_broken(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
+    if not _crawled(facts):
+        return []
     found = []
     for prefix in _models(rule, facts):
         report = _report(facts, prefix)
@@ -64,6 +72,8 @@ def model_broken(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
 
 
 def model_degraded(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
+    if not _crawled(facts):
+        return []
     wanted = param(rule, "min_replication")
     found = []
     for prefix in _models(rule, facts):
@@ -90,9 +100,9 @@ def _why_gone(record) -> Optional[str]:
 
 
 def server_gone(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
-    if not rule.peer_id:
+    if not rule.peer_id or not _crawled(facts):
         return []
-    records = {server.dht_prefix: server for server in (facts.snapshot.servers if facts.snapshot else ())
+    records = {server.dht_prefix: server for server in facts.snapshot.servers
                if server.peer_id == rule.peer_id}
     models = [rule.model] if rule.model else sorted(set(records) | set(facts.models_served_by(rule.peer_id)))
     if not models:
@@ -160,7 +170,7 @@ def bootstrap_unreachable(rule: AlertRule, facts: SwarmFacts) -> list[Condition]
         if crawl.bootstrap_total >= wanted:  # the swarm could not be joined through any of them
             return [Condition(f"none of the {crawl.bootstrap_total} bootstrap peers answered: {cap(crawl.error, 300)}")]
         return []
-    if facts.snapshot is None:
+    if not _crawled(facts):
         return []
     silent = [peer for peer in facts.snapshot.bootstrap if not peer.reachable]
     if len(silent) < wanted:
@@ -190,7 +200,7 @@ def _version(text: Optional[str]) -> Optional[Version]:
 
 
 def version_drift(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
-    if facts.snapshot is None:
+    if not _crawled(facts):
         return []
     servers = [server for server in facts.snapshot.servers if server.state == ServerState.ONLINE
                and (not rule.model or server.dht_prefix == rule.model)]

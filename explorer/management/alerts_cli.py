@@ -10,7 +10,6 @@ import os
 import sys
 from datetime import datetime, timezone as dt_timezone
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
