@@ -27,6 +27,12 @@ def _param_field(name: str) -> forms.Field:
                        help_text=f"{spec.help[0].upper()}{spec.help[1:]}.{default}")
 
 
+def _add_errors(form: forms.Form, errors: dict[str, str]) -> None:
+    """Errors found outside the form, on its fields where they have one, else on the whole form."""
+    for name, message in errors.items():
+        form.add_error(name if name in form.fields else None, message)
+
+
 class RuleForm(forms.ModelForm):
     class Meta:
         model = AlertRule
@@ -61,8 +67,7 @@ class RuleForm(forms.ModelForm):
             try:
                 self.instance.params = clean_params(kind, given)
             except InvalidParams as error:
-                for name, message in error.errors.items():
-                    self.add_error(name if name in self.fields else None, message)
+                _add_errors(self, error.errors)
         return data
 
 
@@ -99,8 +104,7 @@ class ChannelForm(forms.ModelForm):
         try:
             self.instance.config = clean_config(kind, given)
         except InvalidChannel as error:
-            for name, message in error.errors.items():
-                self.add_error(name if name in self.fields else None, message)
+            _add_errors(self, error.errors)
         return data
 
 

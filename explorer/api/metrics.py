@@ -1,5 +1,5 @@
 """/metrics: Prometheus exposition of the latest crawl, with the public monitor's metric names and labels plus ours
-(and the latest probes).
+(and the latest probes, and alerting).
 A collector reads the stored state at scrape time; the Prometheus client library writes the text (HELP and TYPE)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from explorer.api.alert_metrics import alert_metrics
 from explorer.api.probe_metrics import probe_metrics
 from explorer.crawling import crawl_counts, skipped_crawls
 from explorer.ingest import latest_snapshot
@@ -119,6 +120,7 @@ class SwarmCollector:
             yield from swarm_metrics(snapshot)
         yield from explorer_metrics(Crawl.objects.filter(status=Crawl.Status.OK).first(), snapshot)
         yield from probe_metrics()
+        yield from alert_metrics()
 
 
 def metrics(request):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DeleteView, ListView, UpdateView
@@ -44,16 +44,18 @@ class ChannelDelete(StaffRequiredMixin, EditingContext, DeleteView):
     success_url = reverse_lazy("alert-channels")
 
 
+def _operator(_group, request) -> str:
+    return f"operator:{request.user.get_username()}"
+
+
 @require_POST
 @staff_required
 def channel_test(request, pk: int):
     channel = get_object_or_404(AlertChannel, pk=pk)
-    wait = retry_after(request, "alert-test", settings.ALERT_TEST_RATE, key="user")
+    wait = retry_after(request, "alert-test", settings.ALERT_TEST_RATE, key=_operator)
     if wait is not None:
-        messages.error(request, f"Too many test notifications (limit {settings.ALERT_TEST_RATE}); "
-                                f"try again in {wait} s.")
-        response = redirect("alert-channels")
-        response.status_code = 303
+        response = render(request, "explorer/alerts/rate_limited.html", {
+            "what": "test notifications", "rate": settings.ALERT_TEST_RATE, "wait": wait}, status=429)
         response["Retry-After"] = str(wait)
         return response
     delivery = send_test_notification(channel)
