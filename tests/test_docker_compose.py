@@ -35,7 +35,7 @@ def test_exactly_one_beat_and_the_swarm_and_probe_workers_use_a_pool_that_may_fo
 
 def test_commands_point_at_existing_code():
     web = " ".join(command_of("web"))
-    assert "manage.py migrate" in web and "config.asgi:application" in web
+    assert "manage.py migrate" in web and "manage.py alerts rule defaults" in web and "config.asgi:application" in web
     module, attribute = "config.asgi", "application"
     assert hasattr(importlib.import_module(module), attribute)
     for name in ("worker-swarm", "worker-probes", "worker-default", "beat"):
