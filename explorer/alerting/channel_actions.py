@@ -27,8 +27,3 @@ def enable_channel(channel: AlertChannel) -> None:
     AlertChannel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="", disabled_at=None)
     channel.refresh_from_db()
 
-
-def disable_channel(channel: AlertChannel, reason: str) -> None:
-    AlertChannel.objects.filter(pk=channel.pk).update(enabled=False, disabled_reason=reason[:500],
-                                                      disabled_at=timezone.now())
-    channel.refresh_from_db()
