@@ -102,7 +102,17 @@ REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+# channels-redis waits for messages with a 5 s blocking pop; redis-py's default read timeout is also 5 s, which made
+# an idle consumer die now and then: reads may take longer than the pop.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 30.0
+
+
+def channel_layer_hosts(url: str) -> list[dict]:
+    return [{"address": url, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}]
+
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                              "CONFIG": {"hosts": channel_layer_hosts(REDIS_URL)}}}
 
 # The swarm
 SWARM_INITIAL_PEERS = env_list("SWARM_INITIAL_PEERS")  # None: petals.constants.PUBLIC_INITIAL_PEERS

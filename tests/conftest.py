@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from config.settings import channel_layer_hosts
 from swarm.localswarm.launcher import LocalSwarm
 from swarm.localswarm.processes import free_port, wait_until
 
@@ -33,7 +34,7 @@ def redis_url():
     if settings.EMBEDDED_REDIS:
         embedded = EmbeddedRedis(free_port(), Path(settings.VAR_DIR) / "test-redis").start()
         settings.REDIS_URL = settings.CELERY_BROKER_URL = embedded.url
-        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [embedded.url]
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = channel_layer_hosts(embedded.url)
         celery_app.conf.broker_url = embedded.url
     yield settings.REDIS_URL
     if embedded is not None:

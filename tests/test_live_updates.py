@@ -69,6 +69,24 @@ def test_a_connecting_browser_gets_a_resync_first():
     run_scenario(scenario)
 
 
+def test_a_browser_left_idle_between_crawls_still_gets_the_next_delta():
+    """The channel layer waits for messages with a 5 s blocking pop; a quiet page (crawls come every 15 s) must not
+    lose its connection to a client read timeout of the same length (redis-py's default since 6)."""
+    from explorer.broadcast import publish_delta
+
+    async def scenario():
+        communicator = WebsocketCommunicator(application, "/ws/swarm/", headers=ORIGIN)
+        connected, _ = await communicator.connect()
+        assert connected
+        assert (await communicator.receive_json_from(timeout=10))["type"] == "resync"
+        assert await communicator.receive_nothing(timeout=16, interval=0.5)  # three idle blocking pops
+        await sync_to_async(publish_delta)({"type": "delta", "crawl": {"id": 7}})
+        assert await communicator.receive_json_from(timeout=10) == {"type": "delta", "crawl": {"id": 7}}
+        await communicator.disconnect()
+
+    run_scenario(scenario)
+
+
 def test_a_foreign_origin_is_refused():
     async def scenario():
         communicator = WebsocketCommunicator(application, "/ws/swarm/", headers=[(b"origin", b"http://evil.example")])
