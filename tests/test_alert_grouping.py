@@ -1,8 +1,6 @@
 """Grouping (one notification per model carrying all its firing alerts), inhibition (a broken model holds its own
 degraded and per-server alerts; a stale crawler holds what crawls derive), silences and flapping."""
 
-from datetime import timedelta
-
 import pytest
 
 from explorer.models import Alert, AlertDelivery, AlertTransition, Silence

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from explorer.alerting.conditions import Condition, conditions_for
 from explorer.alerting.facts import SwarmFacts
-from explorer.alerting.lifecycle import ACTIVE, EPISODE_EDGES, flapping_now, step
+from explorer.alerting.lifecycle import EPISODE_EDGES, flapping_now, step
 from explorer.alerting.messages import build_message
 from explorer.alerting.planning import GroupNotice, plan_notices
 from explorer.alerting.queueing import queue_deliveries, requeue_lost_deliveries
-from explorer.alerting.suppression import Inhibition, Subject
+from explorer.alerting.suppression import Inhibition
 from explorer.models import (
     Alert,
     AlertChannel,
@@ -91,7 +91,7 @@ def _advance(alerts: dict[Key, Alert], rules: dict[int, AlertRule], holding: dic
 def _update_flapping(alerts: list[Alert], now: datetime) -> tuple[list[AlertTransition], set[int]]:
     """Counts each alert's fire/resolve transitions in the window (this evaluation's included, already saved)."""
     window_start = now - timedelta(seconds=settings.ALERT_FLAP_WINDOW)
-    edges = dict(AlertTransition.objects.filter(at__gte=window_start, new_state__in=EPISODE_EDGES)
+    edges = dict(AlertTransition.objects.filter(alert__in=alerts, at__gte=window_start, new_state__in=EPISODE_EDGES)
                  .exclude(old_state=F("new_state"))
                  .values_list("alert_id").annotate(count=Count("id")))
     transitions, started = [], set()
@@ -154,11 +154,8 @@ def evaluate_alerts(now: Optional[datetime] = None) -> Evaluation:
         flap_transitions, started_flapping = _update_flapping(candidates, now)
         AlertTransition.objects.bulk_create(flap_transitions)
 
-        inhibition = Inhibition.from_active(
-            Subject(rules[alert.rule_id].kind, alert.model, alert.peer_id)
-            for alert in alerts.values() if alert.state in ACTIVE)
-        silences = list(Silence.objects.filter(starts_at__lte=now, ends_at__gt=now))
-        notices = plan_notices([(alert, rules[alert.rule_id]) for alert in alerts.values()], inhibition, silences,
+        with_rules = [(alert, rules[alert.rule_id]) for alert in alerts.values()]
+        notices = plan_notices(with_rules, Inhibition.among(with_rules), list(Silence.objects.in_force(now)),
                                started_flapping, now)
         channels = list(AlertChannel.objects.filter(enabled=True))
         delivery_ids = _store_notices(notices, channels, now)

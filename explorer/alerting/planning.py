@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Iterable
 
 from explorer.alerting.messages import ONGOING, Change, Item
-from explorer.alerting.suppression import Inhibition, Subject, held_reason
+from explorer.alerting.suppression import Inhibition, held_reason, subject_of
 from explorer.models import Alert, AlertNotification, AlertRule, AlertState, Silence
 
 Kind = AlertNotification.Kind
@@ -47,7 +47,7 @@ def plan_notices(alerts: Iterable[tuple[Alert, AlertRule]], inhibition: Inhibiti
     held: dict[str, GroupNotice] = {}
     quiet_firing: dict[str, list[Item]] = {}  # notified, firing, not held: carried along and reminded about
     for alert, rule in alerts:
-        subject = Subject(rule.kind, alert.model, alert.peer_id)
+        subject = subject_of(alert, rule)
         desired = _desired(alert)
         flap_notice = alert.pk in started_flapping
         if not desired and not flap_notice:

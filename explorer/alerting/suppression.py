@@ -9,7 +9,8 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Iterable, Optional
 
-from explorer.models import AlertRule, Silence
+from explorer.alerting.lifecycle import ACTIVE
+from explorer.models import Alert, AlertRule, Silence
 
 Kind = AlertRule.Kind
 
@@ -26,16 +27,20 @@ class Subject:
     peer_id: str = ""
 
 
+def subject_of(alert: Alert, rule: AlertRule) -> Subject:
+    return Subject(rule.kind, alert.model, alert.peer_id)
+
+
 @dataclass(frozen=True)
 class Inhibition:
     crawler_stale: bool = False
     broken_models: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def from_active(cls, active: Iterable[Subject]) -> "Inhibition":
+    def among(cls, alerts: Iterable[tuple[Alert, AlertRule]]) -> "Inhibition":
         """From the alerts whose condition holds now (pending or firing): an inhibitor need not have fired yet, so
         that its consequences never get announced ahead of it."""
-        active = list(active)
+        active = [subject_of(alert, rule) for alert, rule in alerts if alert.state in ACTIVE]
         return cls(crawler_stale=any(item.kind == Kind.CRAWLER_STALE for item in active),
                    broken_models=frozenset(item.model for item in active if item.kind == Kind.MODEL_BROKEN))
 

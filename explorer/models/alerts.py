@@ -52,6 +52,12 @@ class AlertState(models.TextChoices):
     RESOLVED = "resolved"  # condition false after firing
 
 
+class AlertQuerySet(models.QuerySet):
+    def needing_attention(self) -> "AlertQuerySet":
+        """Pending, firing, or flapping in any state: what the pages and `manage.py alerts status` list."""
+        return self.filter(models.Q(state__in=[AlertState.PENDING, AlertState.FIRING]) | models.Q(flapping=True))
+
+
 class Alert(models.Model):
     """One rule's alert about one subject (a model, a server, the swarm); its state cycles across episodes."""
 
@@ -68,6 +74,8 @@ class Alert(models.Model):
     held_state = models.CharField(max_length=16, blank=True, default="")  # a held notice already recorded for it
     flapping = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AlertQuerySet.as_manager()
 
     class Meta:
         ordering = ["model", "rule__kind", "peer_id"]
@@ -189,6 +197,11 @@ class DeliveryAttempt(models.Model):
         ordering = ["at", "id"]
 
 
+class SilenceQuerySet(models.QuerySet):
+    def in_force(self, now) -> "SilenceQuerySet":
+        return self.filter(starts_at__lte=now, ends_at__gt=now)
+
+
 class Silence(models.Model):
     """Holds the notifications of every alert its matchers match (empty matcher: anything) from start to end."""
 
@@ -205,6 +218,8 @@ class Silence(models.Model):
     author_name = models.CharField(max_length=150)  # kept when the account goes
     comment = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SilenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_at", "-id"]

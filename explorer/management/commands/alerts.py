@@ -7,7 +7,6 @@ import dataclasses
 import getpass
 
 from django.core.management.base import CommandError
-from django.db.models import Q
 from django.utils import timezone
 
 from explorer.alerting.channel_actions import enable_channel, send_test_notification
@@ -186,11 +185,11 @@ def evaluate(options):
 
 def status(options):
     now = timezone.now()
-    alerts = list(Alert.objects.filter(Q(state__in=[AlertState.PENDING, AlertState.FIRING]) | Q(flapping=True))
-                  .select_related("rule").order_by("state", "model", "rule__kind", "peer_id"))
+    alerts = list(Alert.objects.needing_attention().select_related("rule")
+                  .order_by("state", "model", "rule__kind", "peer_id"))
     channels = {"enabled": AlertChannel.objects.filter(enabled=True).count(),
                 "disabled": AlertChannel.objects.filter(enabled=False).count()}
-    silences = Silence.objects.filter(starts_at__lte=now, ends_at__gt=now).count()
+    silences = Silence.objects.in_force(now).count()
     firing = sum(alert.state == AlertState.FIRING for alert in alerts)
     pending = sum(alert.state == AlertState.PENDING for alert in alerts)
     lines = [f"alerts: {firing} firing, {pending} pending" + (":" if alerts else "; all quiet")]

@@ -4,21 +4,23 @@ confirmation template, a title and where "cancel" goes."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.views.generic import DeleteView
 
 
 class EditingContext:
     noun = "object"
 
     def get_template_names(self):
-        if self.__class__.__name__.endswith("Delete"):
+        if isinstance(self, DeleteView):
             return ["explorer/alerts/confirm_delete.html"]
         return ["explorer/alerts/form.html"]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        verb = "New" if getattr(self, "object", None) is None else "Edit"
-        if self.__class__.__name__.endswith("Delete"):
+        if isinstance(self, DeleteView):
             verb = "Delete"
+        else:
+            verb = "New" if getattr(self, "object", None) is None else "Edit"
         context.update(heading=f"{verb} {self.noun}", cancel_url=self.success_url)
         return context
 

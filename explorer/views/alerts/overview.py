@@ -3,7 +3,7 @@ transitions and notifications with every delivery; `/alerts/<id>/` one alert's h
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -24,8 +24,7 @@ def notifications_with_deliveries(queryset):
 @staff_required
 def alerts_overview(request):
     now = timezone.now()
-    active = list(Alert.objects.filter(Q(state__in=["pending", "firing"]) | Q(flapping=True))
-                  .select_related("rule").order_by("model", "rule__kind", "peer_id"))
+    active = list(Alert.objects.needing_attention().select_related("rule").order_by("model", "rule__kind", "peer_id"))
     holds = current_holds(Alert.objects.filter(state__in=["pending", "firing"]).select_related("rule"), now)
     channels = list(AlertChannel.objects.all())
     return render(request, "explorer/alerts/overview.html", {
@@ -33,7 +32,7 @@ def alerts_overview(request):
         "channels": [(channel, target(channel)) for channel in channels],
         "rules_enabled": AlertRule.objects.filter(enabled=True).count(),
         "rules_total": AlertRule.objects.count(),
-        "silences_active": Silence.objects.filter(starts_at__lte=now, ends_at__gt=now).count(),
+        "silences_active": Silence.objects.in_force(now).count(),
         "transitions": AlertTransition.objects.select_related("alert__rule")[:TRANSITIONS_SHOWN],
         "notifications": notifications_with_deliveries(AlertNotification.objects.all())[:NOTIFICATIONS_SHOWN],
     })
