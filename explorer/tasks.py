@@ -36,16 +36,20 @@ def crawl() -> int | None:
 def probe_round() -> list[int] | None:
     """A route probe and per-server probes for every served model; None when another round was running."""
     probes = probing.exclusively(probing.probe_round, "probe round")
+    if probes is None:
+        return None  # the round that is running asks for an evaluation when it ends
     request_evaluation()
-    return None if probes is None else [probe.pk for probe in probes]
+    return [probe.pk for probe in probes]
 
 
 @shared_task(name="explorer.tasks.consistency_round", soft_time_limit=settings.PROBE_TIMEOUT * 40,
              time_limit=settings.PROBE_TIMEOUT * 40 + 30)
 def consistency_round() -> list[int] | None:
     checks = probing.exclusively(probing.consistency_round, "consistency round")
+    if checks is None:
+        return None
     request_evaluation()
-    return None if checks is None else [check.pk for check in checks]
+    return [check.pk for check in checks]
 
 
 @shared_task(name="explorer.tasks.probe_now", soft_time_limit=settings.PROBE_TIMEOUT + 30,
