@@ -1,8 +1,8 @@
 """Crawls a Petals swarm through a DHT client and returns one typed CrawlSnapshot.
 
-Three round trips to the DHT process: the model registry (with bootstrap pings alongside), every block key of every
-model in one get_many, then rpc_info on every online server concurrently. Each is bounded by a deadline, so a
-crashed or stuck DHT process fails the crawl instead of hanging it.
+Two round trips to the DHT process: the model registry (with bootstrap pings alongside), then every block key of
+every model in one get_many followed there by rpc_info on every server announced online, concurrently. Each is
+bounded by a deadline, so a crashed or stuck DHT process fails the crawl instead of hanging it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from swarm.records import (
     parse_block_entries,
     parse_model_registry,
 )
-from swarm.snapshot import BootstrapPeer, CrawlSnapshot, RejectedRecord, ServerState
+from swarm.snapshot import BootstrapPeer, CrawlSnapshot, RejectedRecord
 
 MAX_MODELS = 256
 
@@ -77,12 +77,18 @@ def _read_models(dht: DHT, settings: CrawlSettings) -> tuple[list[RegisteredMode
     return models, in_registry, rejected + over_cap
 
 
-def _read_announcements(
+def _read_blocks(
     dht: DHT, models: list[RegisteredModel], settings: CrawlSettings
-) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord]]:
-    """Every block key of every model in one get_many, parsed; per model, the announcements that passed."""
-    keys = [f"{model.dht_prefix}.{block}" for model in models for block in range(model.num_blocks)]
-    raw = _run(dht, partial(dht_reads.read_keys, keys=keys), settings.read_timeout, "reading block records")
+) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord], dict[str, Reachability]]:
+    """Every block of every model read and its online servers checked, in one command to the DHT process; per model,
+    the announcements that passed, the rejected records and the reachability of each server checked."""
+    raw, checks = _run(
+        dht,
+        partial(dht_reads.read_blocks_and_check, models=[(model.dht_prefix, model.num_blocks) for model in models],
+                timeout=settings.reachability_timeout),
+        settings.read_timeout + settings.reachability_timeout,
+        "reading block records and checking servers' rpc_info",
+    )
     announcements: dict[str, list[BlockAnnouncement]] = {model.dht_prefix: [] for model in models}
     rejected: list[RejectedRecord] = []
     for model in models:
@@ -91,17 +97,7 @@ def _read_announcements(
                 model.dht_prefix, model.num_blocks, block, raw.get(f"{model.dht_prefix}.{block}"))
             announcements[model.dht_prefix] += parsed
             rejected += bad
-    return announcements, rejected
-
-
-def _check_online_servers(
-    dht: DHT, announcements: dict[str, list[BlockAnnouncement]], settings: CrawlSettings
-) -> dict[str, Reachability]:
-    online = sorted({item.peer_id for found in announcements.values() for item in found
-                     if item.state == ServerState.ONLINE})
-    checks = _run(dht, partial(dht_reads.check_servers, peer_ids=online, timeout=settings.reachability_timeout),
-                  settings.reachability_timeout + settings.read_timeout, "checking servers' rpc_info")
-    return {peer: Reachability(*result) for peer, result in checks.items()}
+    return announcements, rejected, {peer: Reachability(*result) for peer, result in checks.items()}
 
 
 def crawl_swarm(dht: DHT, settings: CrawlSettings) -> CrawlSnapshot:
@@ -112,8 +108,7 @@ def crawl_swarm(dht: DHT, settings: CrawlSettings) -> CrawlSnapshot:
         return_future=True,
     )
     models, in_registry, rejected = _read_models(dht, settings)
-    announcements, bad_blocks = _read_announcements(dht, models, settings)
-    reachability = _check_online_servers(dht, announcements, settings)
+    announcements, bad_blocks, reachability = _read_blocks(dht, models, settings)
     try:
         bootstrap = tuple(BootstrapPeer(**item)
                           for item in bootstrap_future.result(timeout=settings.bootstrap_timeout + 5))

@@ -26,6 +26,9 @@ class SwarmUnreachable(RuntimeError):
     """The DHT client could not be started or could not join the swarm through its initial peers."""
 
 
+RPC_TIMEOUT = 10.0  # hivemind's default (3 s) loses replies of a few megabytes from a busy peer
+
+
 def start_dht(initial_peers: Sequence[str], startup_timeout: float = 30.0) -> DHT:
     try:
         return DHT(
@@ -34,6 +37,7 @@ def start_dht(initial_peers: Sequence[str], startup_timeout: float = 30.0) -> DH
             start=True,
             startup_timeout=startup_timeout,
             await_ready=True,
+            wait_timeout=RPC_TIMEOUT,
         )
     except Exception as error:
         peers = list(initial_peers)

@@ -1,7 +1,10 @@
 """Coroutines that run inside the hivemind DHT process (via DHT.run_coroutine): raw reads, pings and rpc_info calls.
 
 They must live in an importable module (the DHT process unpickles them by name) and return plain picklable data;
-parsing happens in the caller's process (swarm.records).
+parsing happens in the caller's process (swarm.records). Their arguments must stay small: hivemind's command pipe
+into the DHT process breaks on messages of more than its buffer (a non-blocking read of a partly written message
+fails with EAGAIN, and the next command then kills the DHT process), so a crawl sends the models, never the keys
+or the peer ids of a large swarm. Results come back through another channel, which carries any size.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import swarm.compat  # noqa: F401  (restores hivemind names petals needs; must c
 # isort: split
 from petals.server.handler import TransformerConnectionHandler
 
+from swarm.records import announced_online
+
 RawEntries = Optional[Any]  # dict subkey -> (value, expiration) for dictionary keys, else the plain value
 
 
@@ -33,12 +38,27 @@ def _plain(found) -> RawEntries:
     return found.value
 
 
+READ_PASSES = 3
+
+
 async def read_keys(_dht: DHT, node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
-    """Reads many keys at once (latest values, not yet expired); returns key -> raw entries or None."""
-    if not keys:
-        return {}
-    found = await node.get_many(list(keys), math.inf, num_workers=min(len(keys), 256))
-    return {key: _plain(found.get(key)) for key in keys}
+    """Reads many keys at once (latest values, not yet expired); returns key -> raw entries or None.
+
+    A DHT reply that is lost or late (hivemind waits `wait_timeout` for each) looks exactly like an empty key, and
+    with thousands of records a busy peer's reply can be late; so keys that came back empty are read again, up to
+    READ_PASSES in all. Keys that really are empty cost those extra passes, nothing else."""
+    found: dict[str, RawEntries] = {}
+    missing = list(dict.fromkeys(keys))
+    for _ in range(READ_PASSES):
+        if not missing:
+            break
+        result = await node.get_many(missing, math.inf, num_workers=min(len(missing), 256))
+        for key in missing:
+            value = _plain(result.get(key))
+            if value is not None:
+                found[key] = value
+        missing = [key for key in missing if key not in found]
+    return {key: found.get(key) for key in keys}
 
 
 def _error_text(error: BaseException) -> str:
@@ -86,3 +106,13 @@ async def check_servers(_dht: DHT, node: DHTNode, peer_ids: Sequence[str], timeo
     """Calls rpc_info on every peer concurrently, each bounded by timeout: peer_id -> (reachable, rtt_s, error)."""
     results = await asyncio.gather(*(_rpc_info(node, peer_id, timeout) for peer_id in peer_ids))
     return dict(zip(peer_ids, results))
+
+
+async def read_blocks_and_check(_dht: DHT, node: DHTNode, models: Sequence[tuple[str, int]],
+                                timeout: float) -> tuple[dict[str, RawEntries], dict[str, tuple]]:
+    """Every block key of these (dht_prefix, num_blocks) models in one get_many, then rpc_info on every peer that
+    announced itself online in them (bounded by timeout); the raw entries by key and the checks by peer id."""
+    keys = [f"{prefix}.{block}" for prefix, num_blocks in models for block in range(num_blocks)]
+    raw = await read_keys(_dht, node, keys)
+    checks = await check_servers(_dht, node, sorted(announced_online(raw.values())), timeout)
+    return raw, checks

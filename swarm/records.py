@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import base58
 import multihash
@@ -173,6 +173,22 @@ def parse_server_info(value: Any) -> tuple[ServerState, float, dict]:
         "next_pings": _optional(raw_extra, "next_pings", _next_pings) or {},
     }
     return PETALS_STATE_CODES[raw_state], throughput, extra
+
+
+def announced_online(raw_entries: Iterable[Any]) -> set[str]:
+    """Peer ids whose record, in any of these raw block entries, announces them online: the servers a crawl checks.
+
+    A superset of what parse_block_entries accepts as online (it may still reject such a record for its span)."""
+    online: set[str] = set()
+    for entries in raw_entries:
+        if not isinstance(entries, dict):
+            continue
+        for subkey, item in entries.items():
+            value = item[0] if isinstance(item, tuple) and item else None
+            if (isinstance(value, (list, tuple)) and value and not isinstance(value[0], bool)
+                    and PETALS_STATE_CODES.get(value[0]) == ServerState.ONLINE and is_valid_peer_id(subkey)):
+                online.add(subkey)
+    return online
 
 
 def parse_model_registry(entries: Any) -> tuple[list[RegisteredModel], list[RejectedRecord]]:
