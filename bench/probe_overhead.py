@@ -7,7 +7,6 @@ and writes the figures into BENCHMARKS.md. From the repository root: .venv/bin/p
 from __future__ import annotations
 
 import argparse
-import datetime
 import gc
 import os
 import signal
@@ -30,12 +29,11 @@ from petals import AutoDistributedModelForCausalLM
 from petals.client.inference_session import InferenceSession
 from petals.client.routing.sequence_manager import RemoteSequenceManager
 
-from swarm.localswarm.launcher import PROJECT_ROOT, LocalSwarm
+from bench.report import preamble, write_section
+from swarm.localswarm.launcher import LocalSwarm
 from swarm.probe import DEFAULT_PROMPT_IDS, ProbeSettings, run_probe
 from swarm.probe_client import clients
 
-BENCHMARKS = PROJECT_ROOT / "BENCHMARKS.md"
-START, END = "<!-- probe-overhead:start -->", "<!-- probe-overhead:end -->"
 GPU_SECTION = ("## GPU probe timings\n\nStill to be taken: no GPU machine was available to this issue. The benchmark "
                "to run there: servers on the GPU with a random-weight Llama-2-7B-shaped config, a few blocks per "
                "server; nothing in the project requires a GPU.\n")
@@ -187,28 +185,6 @@ def figures_markdown(results: list[dict], repeats: int, tokens: int) -> tuple[st
     return table, interpretation
 
 
-def machine() -> str:
-    def field(path: str, name: str) -> str:
-        lines = Path(path).read_text().splitlines() if Path(path).exists() else []
-        return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(name)), "unknown")
-
-    memory = field("/proc/meminfo", "MemTotal").split()[0]
-    memory = f"{int(memory) / 2**20:.1f} GiB" if memory.isdigit() else "unknown"
-    return f"{field('/proc/cpuinfo', 'model name')}, {os.cpu_count()} cores, {memory} memory"
-
-
-def write_section(section: str) -> None:
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else (
-        "# Benchmarks\n\nEach section below is written by its benchmark under bench/.\n")
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    if "## GPU probe timings" not in text:
-        text = text.rstrip("\n") + "\n\n" + GPU_SECTION
-    BENCHMARKS.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20, help="timed calls of each kind per model")
@@ -236,15 +212,14 @@ def main() -> None:
             local_swarm.down()
     table, interpretation = figures_markdown(results, args.repeats, args.tokens)
     print(table + "\n\n" + interpretation)
-    write_section(
-        f"{START}\n## Probe overhead over a bare Petals client\n\n"
-        f"Command: `.venv/bin/python -m bench.probe_overhead --repeats {args.repeats} --tokens {args.tokens}` "
-        "(from the repository root; it starts and stops its own local swarm of tiny random-weight models on CPU)\n\n"
-        f"- Machine: {machine()}\n"
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n"
-        f"- Versions: torch {torch.__version__}, petals {petals.__version__}, hivemind {hivemind.__version__}\n\n"
-        f"{table}\n\n{interpretation}\n{END}")
-    print(f"wrote {BENCHMARKS}")
+    write_section("probe-overhead", (
+        "## Probe overhead over a bare Petals client\n\n"
+        + preamble(f".venv/bin/python -m bench.probe_overhead --repeats {args.repeats} --tokens {args.tokens}",
+                   "from the repository root; it starts and stops its own local swarm of tiny random-weight models "
+                   "on CPU")
+        + f"- Versions: torch {torch.__version__}, petals {petals.__version__}, hivemind {hivemind.__version__}\n\n"
+        f"{table}\n\n{interpretation}\n"))
+    write_section("gpu-probe-timings", GPU_SECTION)
 
 
 if __name__ == "__main__":
