@@ -11,9 +11,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from explorer.api.state_asgi import with_state_fast_path  # noqa: E402
 from explorer.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": with_state_fast_path(django_asgi_app),
     "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
 })

@@ -3,31 +3,40 @@
 
 from __future__ import annotations
 
+import json
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from explorer.broadcast import SWARM_GROUP
 
 
-@database_sync_to_async
-def current_state() -> dict:
-    from explorer.ingest import latest_live_state
+def _resync_text(snapshot, crawl_id) -> str:
+    from explorer.live_state import live_state
 
-    return latest_live_state()
+    return json.dumps({**live_state(snapshot, crawl_id), "type": "resync"})
+
+
+@database_sync_to_async
+def current_resync() -> str:
+    """The resync message (the live state of the latest crawl) as JSON text, encoded once per crawl."""
+    from explorer import latest
+
+    return latest.derived("resync", _resync_text)
 
 
 class SwarmConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.channel_layer.group_add(SWARM_GROUP, self.channel_name)
         await self.accept()
-        await self.send_json({**(await current_state()), "type": "resync"})
+        await self.send(text_data=await current_resync())
 
     async def disconnect(self, code):
         await self.channel_layer.group_discard(SWARM_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "resync":
-            await self.send_json({**(await current_state()), "type": "resync"})
+            await self.send(text_data=await current_resync())
 
     async def swarm_delta(self, event):
         await self.send_json(event["delta"])

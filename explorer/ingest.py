@@ -11,6 +11,8 @@ from typing import Optional
 from django.db import transaction
 from django.db.models import Q
 
+from explorer import latest
+from explorer.api.state_cache import forget_state
 from explorer.broadcast import publish_delta
 from explorer.live_state import diff_states, live_state, server_key
 from explorer.models import (
@@ -216,9 +218,16 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
             id=1, defaults={"crawl": crawl, "data": snapshot.model_dump(mode="json"), "updated_at": at})
         delta = diff_states(previous, live_state(snapshot, crawl.pk),
                             [describe_change(change) for change in state_changes])
+        transaction.on_commit(_forget_latest)
         if delta is not None:
             transaction.on_commit(partial(publish_delta, delta))
+    _forget_latest()  # also when the caller's transaction is still open (it sees its own crawl)
     return crawl
+
+
+def _forget_latest() -> None:
+    latest.forget()
+    forget_state()
 
 
 def record_failed_crawl(started_at: float, duration_s: float, error: str, bootstrap_total: int = 0) -> Crawl:
@@ -231,10 +240,10 @@ def record_failed_crawl(started_at: float, duration_s: float, error: str, bootst
 
 
 def latest_snapshot() -> Optional[CrawlSnapshot]:
-    row = LatestSnapshot.objects.filter(id=1).first()
-    return None if row is None else CrawlSnapshot.model_validate(row.data)
+    """The newest successful crawl's snapshot (parsed once per crawl in this process; do not change it)."""
+    return latest.latest()[1]
 
 
 def latest_live_state() -> dict:
-    row = LatestSnapshot.objects.filter(id=1).first()
-    return live_state(None if row is None else CrawlSnapshot.model_validate(row.data), row and row.crawl_id)
+    """The live document of the newest crawl (computed once per crawl in this process; do not change it)."""
+    return latest.derived("live-state", live_state)

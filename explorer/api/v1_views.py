@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import json
-
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 
 from explorer.api.reachability import check_reachable
-from explorer.api.v1_state import state_document
+from explorer.api.state_cache import rendered_state
 from explorer.crawling import initial_peers
-from explorer.models import LatestSnapshot
 from explorer.ratelimits import retry_after
 from swarm.records import is_valid_peer_id
-from swarm.snapshot import CrawlSnapshot
-
-_rendered: dict = {"key": None, "body": b""}  # the document is rendered once per crawl and served as bytes
-
-
-def rendered_state() -> bytes:
-    row = LatestSnapshot.objects.filter(id=1).only("crawl_id", "updated_at").first()
-    key = None if row is None else (row.crawl_id, row.updated_at, settings.CRAWL_INTERVAL)
-    if key is None or key != _rendered["key"]:
-        snapshot = None
-        if row is not None:
-            snapshot = CrawlSnapshot.model_validate(LatestSnapshot.objects.get(id=1).data)
-        document = state_document(snapshot, settings.CRAWL_INTERVAL, official_prefixes=set(settings.SWARM_MODELS))
-        _rendered.update(key=key, body=json.dumps(document, allow_nan=False).encode())
-    return _rendered["body"]
 
 
 @never_cache
 def state(request):
-    return HttpResponse(rendered_state(), content_type="application/json")
+    body, gzipped = rendered_state().for_encoding(request.headers.get("Accept-Encoding", ""))
+    response = HttpResponse(body, content_type="application/json")
+    if gzipped:
+        response["Content-Encoding"] = "gzip"
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
 
 
 def client_ip(request) -> str:

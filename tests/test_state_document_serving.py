@@ -1,0 +1,61 @@
+"""/api/v1/state is rendered once per crawl and served as bytes: plain or gzipped by Accept-Encoding, the same
+through Django's view and through the ASGI fast path in front of it, and the next crawl's document at once."""
+
+import gzip
+import json
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+
+from config.asgi import application
+from explorer.ingest import store_crawl
+from swarm.snapshot import ServerState
+from tests.snapshots import model, server, snapshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def rows(document: dict) -> dict:
+    return {row["peer_id"]: row["state"] for report in document["model_reports"] for row in report["server_rows"]}
+
+
+async def asgi_get(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, dict, bytes]:
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"testserver"), *headers], "scheme": "http", "http_version": "1.1",
+             "server": ("testserver", 80), "client": ("127.0.0.1", 50000), "root_path": ""}
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(10)
+    body = b""
+    while True:
+        message = await communicator.receive_output(10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    return start["status"], {key.decode().lower(): value.decode() for key, value in start["headers"]}, body
+
+
+def test_the_view_serves_plain_or_gzipped_bytes_and_the_next_crawl_at_once(client):
+    store_crawl(snapshot(time.time() - 30, [model([server(0, 0, 3), server(1, 3, 6)])]))
+    plain = client.get("/api/v1/state")
+    zipped = client.get("/api/v1/state", HTTP_ACCEPT_ENCODING="br, gzip;q=0.8")
+    assert "Content-Encoding" not in plain and zipped["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped["Vary"] and gzip.decompress(zipped.content) == plain.content
+    assert set(rows(json.loads(plain.content)).values()) == {"online"}
+    refused = client.get("/api/v1/state", HTTP_ACCEPT_ENCODING="gzip;q=0, identity")
+    assert "Content-Encoding" not in refused and refused.content == plain.content
+
+    store_crawl(snapshot(time.time(), [model([server(0, 0, 3), server(1, 3, 6, state=ServerState.OFFLINE)])]))
+    assert sorted(rows(client.get("/api/v1/state").json()).values()) == ["offline", "online"]
+
+
+def test_the_asgi_fast_path_sends_what_the_view_sends(client):
+    store_crawl(snapshot(time.time(), [model([server(0, 0, 3), server(1, 3, 6)])]))
+    view = client.get("/api/v1/state", HTTP_ACCEPT_ENCODING="gzip")
+    status, headers, body = async_to_sync(asgi_get)("/api/v1/state", [(b"accept-encoding", b"gzip")])
+    assert status == 200 and body == view.content and headers["content-encoding"] == "gzip"
+    assert int(headers["content-length"]) == len(body) and headers["content-type"] == "application/json"
+    for name in ("Cache-Control", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"):
+        assert headers[name.lower()] == view[name], name
