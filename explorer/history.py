@@ -15,19 +15,30 @@ DEFAULT_RANGE = "24h"
 RAW_POINTS_UP_TO = timedelta(hours=24)  # longer ranges are shown hourly
 SERIES_FIELDS = ("servers_online_avg", "replication_min", "throughput_avg", "healthy_fraction")
 WEIGHTED = ("servers_online_avg", "throughput_avg", "healthy_fraction")  # averaged by samples when rolled up
+SERIES_RESOLUTIONS = (ModelStat.Resolution.CRAWL, ModelStat.Resolution.HOUR)  # an IN the unique index can seek on
+
+
+class HourStart(TruncHour):
+    """TruncHour in UTC; on SQLite with the built-in strftime over the stored UTC text instead of Django's Python
+    function, which runs once per row and made a 7-day series (40,000 per-crawl rows a model) cost 0.2 s there."""
+
+    def __init__(self, expression):
+        super().__init__(expression, tzinfo=timezone.utc)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"strftime('%%Y-%%m-%%d %%H:00:00', {sql})", params
 
 
 def model_series(model: Model, range_key: str, now: Optional[datetime] = None) -> list[dict]:
     """Points (bucket_start + SERIES_FIELDS) for the range: per crawl up to 24 h, hourly beyond."""
     now = now or datetime.now(timezone.utc)
     span = RANGES[range_key]
-    rows = ModelStat.objects.filter(model=model, bucket_start__gte=now - span)
+    rows = ModelStat.objects.filter(model=model, resolution__in=SERIES_RESOLUTIONS, bucket_start__gte=now - span)
     if span <= RAW_POINTS_UP_TO:
-        return list(rows.exclude(resolution=ModelStat.Resolution.DAY).order_by("bucket_start")
-                    .values("bucket_start", *SERIES_FIELDS))
+        return list(rows.order_by("bucket_start").values("bucket_start", *SERIES_FIELDS))
     hourly = (
-        rows.exclude(resolution=ModelStat.Resolution.DAY)
-        .annotate(hour=TruncHour("bucket_start", tzinfo=timezone.utc)).values("hour")
+        rows.annotate(hour=HourStart("bucket_start")).values("hour")
         .annotate(n=Sum("samples"), replication_min_=Min("replication_min"),
                   **{f"{name}_w": Sum(F(name) * F("samples")) for name in WEIGHTED})
         .order_by("hour")
