@@ -1,0 +1,165 @@
+"""A throwaway explorer for the web benchmarks: a fresh database holding synthetic crawls, and the production web
+server (Daphne, DEBUG off) started the way `manage.py runstack` starts it; everything is removed again on exit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator, Optional
+
+from bench.report import PROJECT_ROOT
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/12"  # this benchmark's own Redis DB; only it is ever flushed
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, deadline_s: float, what: str, every_s: float = 0.1):
+    """Calls condition() until it returns something truthy; raises TimeoutError naming `what` after the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what} after {deadline_s:.0f} s")
+        time.sleep(every_s)
+
+
+def _postgres(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(statement)
+
+
+@contextlib.contextmanager
+def database(kind: str, name: str) -> Iterator[dict]:
+    """Environment variables for a fresh, empty database: SQLite under a temporary VAR_DIR, or a PostgreSQL database
+    `name` created here and dropped on exit."""
+    var_dir = Path(tempfile.mkdtemp(prefix=f"{name}-var-"))
+    env = {"VAR_DIR": str(var_dir)}
+    if kind == "postgres":
+        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _postgres(f'CREATE DATABASE "{name}"')
+        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+    try:
+        yield env
+    finally:
+        if kind == "postgres":
+            with contextlib.suppress(Exception):
+                from django.db import connections
+
+                connections.close_all()
+            _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def configure_django(env: dict) -> None:
+    """Points this process's Django at the benchmark's database and Redis DB, migrates it and empties the Redis DB."""
+    os.environ.update(env)
+    os.environ.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0", REDIS_URL=REDIS_URL, LOG_LEVEL="WARNING")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    flush_redis()
+
+
+def flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def http_status(url: str, timeout: float = 5.0) -> Optional[int]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            response.read()
+            return response.status
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def web_server(env: dict, log_path: Path, port: Optional[int] = None) -> Iterator[str]:
+    """Daphne on 127.0.0.1 as runstack runs it (`python -m daphne -b host -p port config.asgi:application`), with
+    DEBUG off; yields its base URL once /healthz answers, and stops it on exit."""
+    port = port or free_port()
+    child_env = {**os.environ, **env, "DEBUG": "0", "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING",
+                 "DJANGO_SETTINGS_MODULE": "config.settings"}
+    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    with open(log_path, "wb") as log:
+        child = subprocess.Popen(argv, env=child_env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def answers():
+            if child.poll() is not None:
+                raise RuntimeError(f"daphne exited with {child.returncode}; see {log_path}:\n"
+                                   f"{log_path.read_text()[-2000:]}")
+            return http_status(base + "/healthz", timeout=2) == 200
+        wait_until(answers, 60, "the web server to answer /healthz", every_s=0.2)
+        yield base
+    finally:
+        stop(child)
+        log_text = log_path.read_text(errors="replace")
+        if "Traceback" in log_text:
+            print(f"the web server logged {log_text.count('Traceback')} tracebacks; the last one:\n"
+                  f"{log_text[log_text.rindex('Traceback'):][:3000]}", file=sys.stderr)
+
+
+def stop(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=10)
+
+
+def with_flipped_states(swarm, count: int, offset: int = 0):
+    """The same synthetic swarm with `count` servers (from `offset`, every few) switched online <-> offline: what a
+    crawl sees when some servers leave or come back."""
+    from dataclasses import replace
+
+    servers = list(swarm.servers)
+    step = max(1, len(servers) // max(1, count))
+    for index in range(offset, min(len(servers), offset + count * step), step):
+        server = servers[index]
+        servers[index] = replace(server, state="offline" if server.state == "online" else "online")
+    return replace(swarm, servers=tuple(servers))
+
+
+def store_crawls(servers: int, crawls: int = 2, changed: int = 20) -> tuple:
+    """Stores `crawls` crawls of a `servers`-server synthetic swarm, 30 s apart, each changing `changed` servers'
+    states (so history and state changes exist); returns (the swarm as last stored, the seconds each store took)."""
+    from explorer.ingest import store_crawl
+    from swarm.localswarm.synthetic import make_swarm
+
+    swarm = make_swarm(servers)
+    took = []
+    now = time.time()
+    for index in range(crawls):
+        if index:
+            swarm = with_flipped_states(swarm, changed, offset=index)
+        snapshot = swarm.snapshot(at=now - 30 * (crawls - 1 - index))
+        started = time.perf_counter()
+        store_crawl(snapshot)
+        took.append(time.perf_counter() - started)
+    return swarm, took
