@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from explorer import display
 
@@ -51,3 +53,16 @@ def seconds(value):
 def online_records(records):
     """The records of servers that are online now (the ones a visitor may probe)."""
     return [record for record in records if getattr(record.state, "value", record.state) == "online"]
+
+
+@register.filter
+def coverage_cells(row):
+    """One coverage-map row's cells as HTML. Built here rather than by a template loop: 80 blocks x 100 servers of
+    template lookups took most of a model page's time; every value is escaped all the same."""
+    key = escape(row["key"])
+    classes = {state: (f"cell state-{escape(state)}", escape(state)) for state in set(row["cells"]) if state}
+    cells = []
+    for block, state in enumerate(row["cells"]):
+        css, title = classes[state] if state else ("cell", "")
+        cells.append(f'<td class="{css}" data-server="{key}" data-block="{block}" title="{title}"></td>')
+    return mark_safe("".join(cells))
