@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test test-postgres bench clean
+.PHONY: install run demo test test-postgres bench bench-quick clean
 
 install: $(STAMP)
 
@@ -30,9 +30,16 @@ test: install
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) -m pytest
 
-# benchmarks under bench/ (each starts what it measures and writes its section of BENCHMARKS.md)
+# every benchmark under bench/, one after another (about 25 minutes on 2 cores); each starts what it measures, stops it,
+# and writes its own section of BENCHMARKS.md. They use PostgreSQL and Redis on this machine (BENCH_POSTGRES_URL,
+# BENCH_REDIS_URL). bench-quick: a smoke run of each that writes nothing.
+BENCHES := crawl_scale history_scale web_load ws_fanout live_lag
 bench: install
+	for name in $(BENCHES); do $(PY) -m bench.$$name || exit 1; done
 	$(PY) -m bench.probe_overhead --repeats 20 --tokens 16
+
+bench-quick: install
+	for name in $(BENCHES); do $(PY) -m bench.$$name --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) var

@@ -1,52 +1,9 @@
-"""The databases the history benchmark measures: a fresh SQLite file or PostgreSQL database per phase, created and
-dropped by the benchmark, and how much of it is in use (whole database and per table)."""
+"""How much of the history benchmark's database is in use, whole and per table, measured inside its worker process
+(the scratch databases themselves come from bench.services)."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import time
-from contextlib import contextmanager
-from typing import Iterator
-
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-BACKENDS = ("sqlite", "postgresql")
-
-
-@contextmanager
-def fresh_database(backend: str, postgres_name: str) -> Iterator[dict[str, str]]:
-    """The environment a worker process needs to use a new, empty database of `backend`; dropped afterwards."""
-    var_dir = tempfile.mkdtemp(prefix="history-scale-")
-    env = {"VAR_DIR": var_dir}
-    try:
-        if backend == "postgresql":
-            _postgres(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)', f'CREATE DATABASE "{postgres_name}"')
-            env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{postgres_name}"
-        yield env
-    finally:
-        if backend == "postgresql":
-            _postgres(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)')
-        shutil.rmtree(var_dir, ignore_errors=True)
-
-
-def _postgres(*statements: str, deadline_s: float = 120.0) -> None:
-    """Runs statements on the maintenance database; waits (up to `deadline_s`) while the server has no free
-    connection slot, which other programs on a shared server can use up for a while."""
-    import psycopg
-
-    give_up = time.monotonic() + deadline_s
-    while True:
-        try:
-            admin = psycopg.connect(os.environ.get("HISTORY_SCALE_ADMIN_URL", POSTGRES_ADMIN_URL), autocommit=True)
-            break
-        except psycopg.OperationalError as error:
-            if "too many clients" not in str(error) or time.monotonic() > give_up:
-                raise
-            time.sleep(1.0)
-    with admin:
-        for statement in statements:
-            admin.execute(statement)
 
 
 # Inside a worker (Django set up) -------------------------------------------------------------------------------------

@@ -15,18 +15,18 @@ import subprocess
 import sys
 import time
 
-from bench.history_databases import BACKENDS, fresh_database
 from bench.history_report import section, summary
 from bench.history_worker import RESULT_PREFIX
 from bench.report import PROJECT_ROOT, write_section
+from bench.services import BACKENDS, redis_url, scratch_database
 
 POSTGRES_DATABASE = "bench_history"
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = redis_url(11)
 PHASE_TIMEOUT = 600
 
 
 def run_phase(backend: str, phase: str, arguments: list[str]) -> dict:
-    with fresh_database(backend, POSTGRES_DATABASE) as database_env:
+    with scratch_database(backend, POSTGRES_DATABASE) as database_env:
         env = {**os.environ, **database_env, "REDIS_URL": REDIS_URL, "DJANGO_SETTINGS_MODULE": "config.settings"}
         if backend == "sqlite":
             env.pop("DATABASE_URL", None)

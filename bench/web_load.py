@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.report import preamble, write_section
-from bench.web_stack import configure_django, database, flush_redis, store_crawls, web_server
+from bench.services import BACKENDS, scratch_database
+from bench.web_stack import configure_django, flush_redis, store_crawls, web_server
 
 SECTION = "web-load"
 STATE_TARGET_RPS = 1000  # /api/v1/state at 50 connections, with 0 errors
@@ -109,7 +110,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of the unmeasured wrk run before each (0: none)")
     parser.add_argument("--connections", default="50,200", help="comma-separated connection counts")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--database", choices=BACKENDS, default="sqlite")
     parser.add_argument("--reference", action=argparse.BooleanOptionalAction, default=True,
                         help="also load /healthz and a static file at the first connection count (what the server "
                              "costs without our views' work)")
@@ -121,7 +122,7 @@ def main() -> None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     connection_counts = [int(value) for value in args.connections.split(",")]
 
-    with tempfile.TemporaryDirectory(prefix="bench-web-") as scratch, database(args.database, "bench_web") as env:
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as scratch, scratch_database(args.database, "bench_web") as env:
         try:
             configure_django(env)
             swarm, store_times = store_crawls(args.servers)
@@ -151,8 +152,8 @@ def main() -> None:
     command = ".venv/bin/python -m bench.web_load" + "".join(
         f" {flag}" for flag in sys.argv[1:])
     database_name = ("PostgreSQL 127.0.0.1 (database `bench_web`, created and dropped by the run)"
-                     if args.database == "postgres" else "SQLite (WAL) under a temporary VAR_DIR")
-    body = (f"## Web server under load\n\n"
+                     if args.database == "postgresql" else "SQLite (WAL) under a temporary VAR_DIR")
+    body = ("## Web server under load\n\n"
             + preamble(command, "from the repository root; it starts its own database, Redis DB 12 and web server")
             + f"- Swarm: {args.servers} synthetic servers over {len(swarm.models)} models, two crawls stored "
               f"({', '.join(f'{t:.1f} s' for t in store_times)}); database: {database_name}\n"

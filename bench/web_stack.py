@@ -5,67 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator, Optional
 
 from bench.report import PROJECT_ROOT
+from bench.services import redis_url
+from swarm.localswarm.processes import free_port, wait_until
 
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_URL = "redis://127.0.0.1:6379/12"  # this benchmark's own Redis DB; only it is ever flushed
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition, deadline_s: float, what: str, every_s: float = 0.1):
-    """Calls condition() until it returns something truthy; raises TimeoutError naming `what` after the deadline."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what} after {deadline_s:.0f} s")
-        time.sleep(every_s)
-
-
-def _postgres(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(statement)
-
-
-@contextlib.contextmanager
-def database(kind: str, name: str) -> Iterator[dict]:
-    """Environment variables for a fresh, empty database: SQLite under a temporary VAR_DIR, or a PostgreSQL database
-    `name` created here and dropped on exit."""
-    var_dir = Path(tempfile.mkdtemp(prefix=f"{name}-var-"))
-    env = {"VAR_DIR": str(var_dir)}
-    if kind == "postgres":
-        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        _postgres(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
-    try:
-        yield env
-    finally:
-        if kind == "postgres":
-            with contextlib.suppress(Exception):
-                from django.db import connections
-
-                connections.close_all()
-            _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(var_dir, ignore_errors=True)
+REDIS_URL = redis_url(12)  # this benchmark's own Redis DB; only it is ever flushed
 
 
 def configure_django(env: dict) -> None:
@@ -113,7 +64,7 @@ def web_server(env: dict, log_path: Path, port: Optional[int] = None) -> Iterato
                 raise RuntimeError(f"daphne exited with {child.returncode}; see {log_path}:\n"
                                    f"{log_path.read_text()[-2000:]}")
             return http_status(base + "/healthz", timeout=2) == 200
-        wait_until(answers, 60, "the web server to answer /healthz", every_s=0.2)
+        wait_until(answers, 60, interval=0.2, what="the web server to answer /healthz")
         yield base
     finally:
         stop(child)

@@ -20,12 +20,11 @@ from urllib.parse import urlparse
 from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
 
 from bench.report import median, percentile, preamble, write_section
+from bench.services import BACKENDS, scratch_database
 from bench.web_stack import (
     configure_django,
-    database,
     flush_redis,
     store_crawls,
-    wait_until,
     web_server,
     with_flipped_states,
 )
@@ -158,14 +157,14 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=1000, help="servers in the synthetic swarm")
     parser.add_argument("--changed", type=int, default=20, help="servers whose state changes in the measured crawl")
     parser.add_argument("--in-flight", type=int, default=50, help="WebSocket handshakes under way at a time")
-    parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--database", choices=BACKENDS, default="postgresql")
     parser.add_argument("--quick", action="store_true", help="a short smoke run; writes nothing to BENCHMARKS.md")
     args = parser.parse_args()
     if args.quick:
         args.clients, args.servers = min(args.clients, 100), min(args.servers, 200)
     limit = raise_open_files_limit(args.clients + 256)
 
-    with tempfile.TemporaryDirectory(prefix="bench-ws-") as scratch, database(args.database, "bench_web") as env:
+    with tempfile.TemporaryDirectory(prefix="bench-ws-") as scratch, scratch_database(args.database, "bench_web") as env:
         try:
             configure_django(env)
             swarm, _ = store_crawls(args.servers)
@@ -179,9 +178,9 @@ def main() -> None:
         print("(--quick: BENCHMARKS.md left as it is)")
         return
     command = ".venv/bin/python -m bench.ws_fanout" + "".join(f" {flag}" for flag in sys.argv[1:])
-    database_name = ("PostgreSQL (database `bench_web`, created and dropped by the run)" if args.database == "postgres"
+    database_name = ("PostgreSQL (database `bench_web`, created and dropped by the run)" if args.database == "postgresql"
                      else "SQLite (WAL) under a temporary VAR_DIR")
-    body = (f"## WebSocket fan-out of a crawl's delta\n\n"
+    body = ("## WebSocket fan-out of a crawl's delta\n\n"
             + preamble(command, "from the repository root; it starts its own database, Redis DB 12 and web server")
             + f"- Swarm: {args.servers} synthetic servers, two crawls stored first; the measured crawl changes "
               f"{args.changed} servers' states; database: {database_name}; channel layer: channels-redis on Redis\n"
