@@ -14,7 +14,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional
 
 import multihash
 from hivemind import DHT
