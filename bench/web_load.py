@@ -67,22 +67,34 @@ def parse_wrk(path: str, connections: int, output: str) -> LoadResult:
     )
 
 
-def run_wrk(base: str, path: str, connections: int, seconds: float, threads: int) -> LoadResult:
+GZIP = "gzip"  # a path ending in this label is requested with Accept-Encoding: gzip, as browsers and HTTP libraries do
+
+
+def split_label(label: str) -> tuple[str, list[str]]:
+    """The path to request and the extra wrk arguments for a row's label ("/api/v1/state gzip")."""
+    path, _, encoding = label.partition(" ")
+    return path, (["-H", f"Accept-Encoding: {encoding}"] if encoding else [])
+
+
+def run_wrk(base: str, label: str, connections: int, seconds: float, threads: int) -> LoadResult:
+    path, headers = split_label(label)
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s",
-            base + path]
+            *headers, base + path]
     output = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
-    return parse_wrk(path, connections, output)
+    return parse_wrk(label, connections, output)
 
 
-def body_size(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=30) as response:
+def body_size(base: str, label: str) -> int:
+    path, _ = split_label(label)
+    request = urllib.request.Request(base + path, headers={"Accept-Encoding": label.partition(" ")[2] or "identity"})
+    with urllib.request.urlopen(request, timeout=30) as response:
         if response.status != 200:
-            raise RuntimeError(f"{url} answered {response.status}")
+            raise RuntimeError(f"{base + path} answered {response.status}")
         return len(response.read())
 
 
 def verdict(result: LoadResult) -> str:
-    if result.path != "/api/v1/state" or result.connections != 50:
+    if not result.path.startswith("/api/v1/state") or result.connections != 50:
         return "no target"
     ok = result.rps >= STATE_TARGET_RPS and result.errors == 0
     if ok:
@@ -97,7 +109,8 @@ def table(results: list[LoadResult], sizes: dict[str, int]) -> str:
     lines = ["| path | response | connections | requests/s | p50 ms | p99 ms | errors (non-2xx + socket) | timeouts | "
              "target |", "|---|---|---|---|---|---|---|---|---|"]
     for result in results:
-        lines.append(f"| `{result.path}` | {sizes[result.path] / 1024:.0f} KiB | {result.connections} | "
+        path, _, encoding = result.path.partition(" ")
+        lines.append(f"| `{path}`{f' ({encoding})' if encoding else ''} | {sizes[result.path] / 1024:.0f} KiB | {result.connections} | "
                      f"{result.rps:.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.errors} | "
                      f"{result.timeouts} | {verdict(result)} |")
     return "\n".join(lines)
@@ -127,10 +140,10 @@ def main() -> None:
             configure_django(env)
             swarm, store_times = store_crawls(args.servers)
             model_path = f"/models/{swarm.models[0].dht_prefix}/"
-            paths = ["/api/v1/state", "/", model_path]
+            paths = ["/api/v1/state", f"/api/v1/state {GZIP}", "/", model_path]
             references = ["/healthz", "/static/explorer/live.js"] if args.reference else []
             with web_server(env, Path(scratch) / "daphne.log") as base:
-                sizes = {path: body_size(base + path) for path in paths + references}
+                sizes = {path: body_size(base, path) for path in paths + references}
                 results = []
                 for path, counts in [(path, connection_counts) for path in paths] + \
                         [(path, connection_counts[:1]) for path in references]:

@@ -66,3 +66,13 @@ def coverage_cells(row):
         css, title = classes[state] if state else ("cell", "")
         cells.append(f'<td class="{css}" data-server="{key}" data-block="{block}" title="{title}"></td>')
     return mark_safe("".join(cells))
+
+
+@register.filter
+def coverage_segments(report):
+    """A model's coverage bar (one segment per block, classed by its replication) as HTML, built here for the same
+    reason as coverage_cells: 80 blocks x 10 models of template lookups were most of the overview's time."""
+    prefix = escape(report.dht_prefix)
+    return mark_safe("".join(
+        f'<span class="seg {replication_class(count)}" data-rep="{prefix}" data-block="{block}" '
+        f'title="block {block}: {count}"></span>' for block, count in enumerate(report.replication)))
