@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import threading
+from collections import Counter
 import time
 from functools import partial
 
@@ -92,6 +93,8 @@ def measure(peers: list[str], servers: int, models: int, blocks: int, seed: int,
         "rejected": len(snapshot.rejected), "errors": list(snapshot.errors), "timeout": timeout,
         "peak_crawler": memory.peak["crawler"], "peak_dht": memory.peak["dht"], "peak_sum": memory.peak_sum,
         "unreachable": sum(1 for server in snapshot.servers if server.state.value == "unreachable"),
+        "reachability_errors": Counter(server.reachability_error for server in snapshot.servers
+                                       if server.reachability_error).most_common(3),
     }
 
 
