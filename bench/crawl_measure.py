@@ -33,25 +33,32 @@ async def bare_read(_dht: DHT, node: DHTNode, models: list[tuple[str, int]]) -> 
 
 
 class PeakMemory:
-    """Samples the resident memory of this process and of the DHT client's process until stopped."""
+    """Samples the memory of this process and of the DHT client's process until stopped: resident size (RSS, which
+    counts the pages the forked DHT process still shares with its parent twice when summed) and proportional size
+    (PSS, each shared page split between the processes sharing it: what the two really occupy together)."""
 
-    def __init__(self, dht_pid: int, every: float = 0.02):
+    def __init__(self, dht_pid: int, every: float = 0.05):
         self.processes = {"crawler": psutil.Process(), "dht": psutil.Process(dht_pid)}
-        self.peak = {name: 0 for name in self.processes}
-        self.peak_sum = 0
+        self.peak_rss = {name: 0 for name in self.processes}
+        self.peak_rss_sum = self.peak_pss_sum = 0
         self.every, self._stop = every, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _sample(self) -> None:
+        rss, pss = {}, {}
+        for name, process in self.processes.items():
+            try:
+                info = process.memory_full_info()
+                rss[name], pss[name] = info.rss, info.pss
+            except psutil.Error:
+                rss[name] = pss[name] = 0
+            self.peak_rss[name] = max(self.peak_rss[name], rss[name])
+        self.peak_rss_sum = max(self.peak_rss_sum, sum(rss.values()))
+        self.peak_pss_sum = max(self.peak_pss_sum, sum(pss.values()))
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            sizes = {}
-            for name, process in self.processes.items():
-                try:
-                    sizes[name] = process.memory_info().rss
-                except psutil.Error:
-                    sizes[name] = 0
-                self.peak[name] = max(self.peak[name], sizes[name])
-            self.peak_sum = max(self.peak_sum, sum(sizes.values()))
+            self._sample()
             self._stop.wait(self.every)
 
     def __enter__(self) -> "PeakMemory":
@@ -61,6 +68,7 @@ class PeakMemory:
     def __exit__(self, *_) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
 
 
 def measure(peers: list[str], servers: int, models: int, blocks: int, seed: int, timeout: float) -> dict:
@@ -91,7 +99,8 @@ def measure(peers: list[str], servers: int, models: int, blocks: int, seed: int,
         "servers": servers, "records": swarm.record_count(), "bare_s": bare_s, "bare_listed": len(bare_peers),
         "crawl_s": crawl_s, "listed": len(listed & swarm.peer_ids), "foreign": len(listed - swarm.peer_ids),
         "rejected": len(snapshot.rejected), "errors": list(snapshot.errors), "timeout": timeout,
-        "peak_crawler": memory.peak["crawler"], "peak_dht": memory.peak["dht"], "peak_sum": memory.peak_sum,
+        "peak_crawler": memory.peak_rss["crawler"], "peak_dht": memory.peak_rss["dht"],
+        "peak_sum": memory.peak_rss_sum, "peak_pss": memory.peak_pss_sum,
         "unreachable": sum(1 for server in snapshot.servers if server.state.value == "unreachable"),
         "reachability_errors": Counter(server.reachability_error for server in snapshot.servers
                                        if server.reachability_error).most_common(3),

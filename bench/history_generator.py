@@ -1,5 +1,6 @@
-"""Days of simulated history for a synthetic swarm, written straight into the tables with bulk_create, in the shapes
-the real code leaves after retention has run at the default settings (see `generate_history`)."""
+"""Days of simulated history for a synthetic swarm, written straight into the tables (COPY on PostgreSQL, executemany
+on SQLite), in the shapes the real code leaves after retention has run at the default settings (see
+`generate_history`)."""
 
 from __future__ import annotations
 

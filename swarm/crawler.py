@@ -91,10 +91,11 @@ def _read_blocks(
     )
     announcements: dict[str, list[BlockAnnouncement]] = {model.dht_prefix: [] for model in models}
     rejected: list[RejectedRecord] = []
+    memo: dict = {}  # each server's record is parsed once, not once per block it serves
     for model in models:
         for block in range(model.num_blocks):
             parsed, bad = parse_block_entries(
-                model.dht_prefix, model.num_blocks, block, raw.get(f"{model.dht_prefix}.{block}"))
+                model.dht_prefix, model.num_blocks, block, raw.get(f"{model.dht_prefix}.{block}"), memo)
             announcements[model.dht_prefix] += parsed
             rejected += bad
     return announcements, rejected, {peer: Reachability(*result) for peer, result in checks.items()}

@@ -30,12 +30,26 @@ from swarm.records import announced_online
 RawEntries = Optional[Any]  # dict subkey -> (value, expiration) for dictionary keys, else the plain value
 
 
-def _plain(found) -> RawEntries:
+def _plain(found, interned: Optional[dict] = None) -> RawEntries:
+    """A found value as plain data. With `interned`, a value equal to one the same subkey wrote with the same
+    expiration under another key becomes that same object, so that pickling the result sends it once (a server's
+    record is repeated under every block it serves: twenty-fold less to send, and to hold, for a large swarm)."""
     if found is None:
         return None
-    if isinstance(found.value, dict):
-        return {subkey: (item.value, item.expiration_time) for subkey, item in found.value.items()}
-    return found.value
+    if not isinstance(found.value, dict):
+        return found.value
+    entries = {}
+    for subkey, item in found.value.items():
+        value = item.value
+        if interned is not None:
+            try:
+                slot = (subkey, item.expiration_time)
+                earlier = interned.setdefault(slot, value)
+            except TypeError:  # unhashable subkey: only a hostile peer writes one
+                earlier = value
+            value = earlier if earlier is value or earlier == value else value
+        entries[subkey] = (value, item.expiration_time)
+    return entries
 
 
 READ_PASSES = 3
@@ -48,13 +62,14 @@ async def read_keys(_dht: DHT, node: DHTNode, keys: Sequence[str]) -> dict[str, 
     with thousands of records a busy peer's reply can be late; so keys that came back empty are read again, up to
     READ_PASSES in all. Keys that really are empty cost those extra passes, nothing else."""
     found: dict[str, RawEntries] = {}
+    interned: dict = {}
     missing = list(dict.fromkeys(keys))
     for _ in range(READ_PASSES):
         if not missing:
             break
         result = await node.get_many(missing, math.inf, num_workers=min(len(missing), 256))
         for key in missing:
-            value = _plain(result.get(key))
+            value = _plain(result.get(key), interned)
             if value is not None:
                 found[key] = value
         missing = [key for key in missing if key not in found]

@@ -126,3 +126,20 @@ def test_peer_id_validation():
 def test_a_registry_key_holding_a_plain_value_is_rejected():
     models, [rejected] = parse_model_registry(["not", "a", "dict"])
     assert models == [] and rejected.key == "_petals.models" and "plain value" in rejected.reason
+
+
+def test_a_crawl_memo_reuses_only_an_equal_record_of_the_same_peer_and_expiration():
+    """A crawl parses each server's record once across its blocks; a peer that writes another value under another
+    block with the same expiration (only a hostile one does) still has that value parsed, and rejected, on its own."""
+    memo = {}
+    first, _ = parse_block_entries("m", 6, 0, {PEER: (good_info(), EXPIRES)}, memo)
+    again, _ = parse_block_entries("m", 6, 1, {PEER: (good_info(), EXPIRES)}, memo)
+    assert first[0].extra == again[0].extra and again[0].block == 1 and len(memo) == 1
+    renamed, _ = parse_block_entries("m", 6, 2, {PEER: (good_info(public_name="other"), EXPIRES)}, memo)
+    assert renamed[0].extra["public_name"] == "other"
+    broken, rejected = parse_block_entries("m", 6, 2, {PEER: ((2, "fast", {}), EXPIRES)}, memo)
+    assert broken == [] and "throughput must be a number" in rejected[0].reason
+    remembered_failure, rejected = parse_block_entries("m", 6, 0, {PEER: ((2, "fast", {}), EXPIRES)}, memo)
+    assert remembered_failure == [] and "throughput must be a number" in rejected[0].reason
+    outside, rejected = parse_block_entries("m", 6, 4, {PEER: (good_info(), EXPIRES)}, memo)
+    assert outside == [] and "outside the announced span 0:3" in rejected[0].reason

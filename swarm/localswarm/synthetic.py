@@ -102,12 +102,12 @@ class SyntheticSwarm:
         entries: dict[str, dict] = {}
         for key, subkey, value in self.records():
             entries.setdefault(key, {})[subkey] = (value, at + lifetime)
-        reports = []
+        reports, memo = [], {}
         for model in self.models:
             announcements = []
             for block in range(model.num_blocks):
                 parsed, rejected = parse_block_entries(model.dht_prefix, model.num_blocks, block,
-                                                       entries.get(f"{model.dht_prefix}.{block}"))
+                                                       entries.get(f"{model.dht_prefix}.{block}"), memo)
                 assert not rejected, f"a synthetic record was rejected: {rejected[0]}"
                 announcements += parsed
             check = Reachability(True, 0.01) if reachable else Reachability(False, None, "rpc_info: no answer")
