@@ -15,7 +15,7 @@ Key = Optional[tuple]  # (crawl id, updated_at) of the stored snapshot, None bef
 
 _lock = threading.Lock()
 _parsed: dict[str, Any] = {"key": None, "snapshot": None}
-_derived: dict[str, tuple[Any, Any]] = {}
+_derived: dict[Any, tuple[Any, Any]] = {}
 
 
 def latest_key() -> Key:
@@ -37,9 +37,10 @@ def latest() -> tuple[Key, Optional[CrawlSnapshot]]:
         return _parsed["key"], _parsed["snapshot"]
 
 
-def derived(name: str, build: Callable[[Optional[CrawlSnapshot], Optional[int]], T], config: tuple = ()) -> T:
-    """build(snapshot, crawl_id), computed once per crawl (and `config`, the settings it also depends on); shared
-    between requests, so callers must not change what it returns."""
+def derived(name: Any, build: Callable[[Optional[CrawlSnapshot], Optional[int]], T], config: tuple = ()) -> T:
+    """build(snapshot, crawl_id), computed once per crawl (and `config`, the settings it also depends on) for each
+    `name` (hashable: a string, or a tuple such as ("model-sections", dht_prefix)); shared between requests, so
+    callers must not change what it returns."""
     key, snapshot = latest()
     with _lock:
         cached = _derived.get(name)

@@ -4,17 +4,20 @@ consistency verdicts, recent state changes."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Optional
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
+from explorer import latest
 from explorer.charts import model_history_figures, probe_latency_figure
 from explorer.history import DEFAULT_RANGE, RANGES, model_series
 from explorer.live_state import server_key
 from explorer.models import Model, StateChange
 from explorer.probe_display import model_probe_context
 from explorer.views.common import page_context
-from swarm.snapshot import ModelReport
+from swarm.snapshot import CrawlSnapshot, ModelReport
 
 RECENT_CHANGES = 50
 
@@ -29,19 +32,33 @@ def coverage_rows(report: ModelReport) -> list[dict]:
     ]
 
 
+def _sections_builder(dht_prefix: str):
+    """Renders what a model page shows of the latest crawl alone (the coverage map and the server table); for
+    latest.derived, so that it happens once per crawl and model, not once per visit (a megabyte of HTML for a model
+    with a hundred servers)."""
+
+    def build(snapshot: Optional[CrawlSnapshot], _crawl_id: Optional[int]) -> dict:
+        report = snapshot.model(dht_prefix) if snapshot else None
+        pings_to: dict[str, dict] = {}
+        for server in (snapshot.servers if snapshot else ()):
+            for target, rtt in server.next_pings.items():
+                pings_to.setdefault(target, {})[server.peer_id] = rtt
+        context = {"report": report, "dht_prefix": dht_prefix, "pings_to": pings_to,
+                   "coverage": coverage_rows(report) if report else []}
+        return {"coverage": render_to_string("explorer/partials/coverage.html", context),
+                "servers": render_to_string("explorer/partials/server_table.html", context) if report else ""}
+
+    return build
+
+
 def model_context(dht_prefix: str) -> dict:
     context = page_context()
     model = Model.objects.filter(dht_prefix=dht_prefix).first()
     report = context["snapshot"].model(dht_prefix) if context["snapshot"] else None
     if model is None and report is None:
         raise Http404(f"no model with dht_prefix {dht_prefix[:64]!r} has been seen")
-    pings_to: dict[str, dict] = {}
-    if context["snapshot"]:
-        for server in context["snapshot"].servers:
-            for target, rtt in server.next_pings.items():
-                pings_to.setdefault(target, {})[server.peer_id] = rtt
-    context.update(model=model, report=report, dht_prefix=dht_prefix, pings_to=pings_to,
-                   coverage=coverage_rows(report) if report else [])
+    context.update(model=model, report=report, dht_prefix=dht_prefix,
+                   sections=latest.derived(("model-sections", dht_prefix), _sections_builder(dht_prefix)))
     return context
 
 
@@ -49,7 +66,7 @@ def model_page(request, dht_prefix: str):
     """The whole page, or with ?fragment=coverage just the coverage map (for live pages that must redraw it)."""
     context = model_context(dht_prefix)
     if request.GET.get("fragment") == "coverage":
-        return render(request, "explorer/partials/coverage.html", context)
+        return HttpResponse(context["sections"]["coverage"])
     range_key = request.GET.get("range", DEFAULT_RANGE)
     if range_key not in RANGES:
         range_key = DEFAULT_RANGE
