@@ -16,6 +16,7 @@ RAW_POINTS_UP_TO = timedelta(hours=24)  # longer ranges are shown hourly
 SERIES_FIELDS = ("servers_online_avg", "replication_min", "throughput_avg", "healthy_fraction")
 WEIGHTED = ("servers_online_avg", "throughput_avg", "healthy_fraction")  # averaged by samples when rolled up
 SERIES_RESOLUTIONS = (ModelStat.Resolution.CRAWL, ModelStat.Resolution.HOUR)  # an IN the unique index can seek on
+CHART_POINTS = 720  # a chart has no more pixels across; 24 h of 15 s crawls would be 5,760 points per line
 
 
 class HourStart(TruncHour):
@@ -47,6 +48,23 @@ def model_series(model: Model, range_key: str, now: Optional[datetime] = None) -
         {"bucket_start": row["hour"], "replication_min": row["replication_min_"],
          **{name: row[f"{name}_w"] / row["n"] for name in WEIGHTED}}
         for row in hourly
+    ]
+
+
+def chart_points(points: list[dict], span: timedelta, most: int = CHART_POINTS) -> list[dict]:
+    """model_series points averaged into at most `most` equal slices of `span` (the worst replication of each slice
+    kept), for charts; the API returns every point."""
+    if len(points) <= most:
+        return points
+    width = span / most
+    origin = points[0]["bucket_start"]
+    slices: dict[int, list[dict]] = {}
+    for point in points:
+        slices.setdefault(int((point["bucket_start"] - origin) / width), []).append(point)
+    return [
+        {"bucket_start": group[0]["bucket_start"], "replication_min": min(item["replication_min"] for item in group),
+         **{name: sum(item[name] for item in group) / len(group) for name in WEIGHTED}}
+        for group in slices.values()
     ]
 
 

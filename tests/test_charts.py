@@ -25,3 +25,16 @@ def test_figures_span_the_selected_window_even_with_one_point():
     for figure in figures.values():
         assert figure["layout"]["xaxis"]["range"] == [window[0].isoformat(), window[1].isoformat()]
     assert len(figures["health"]["layout"]["shapes"]) == 1
+
+
+def test_a_day_of_crawls_is_thinned_for_charts_and_a_short_outage_still_shows():
+    from explorer.history import CHART_POINTS, chart_points
+
+    day = [point(minutes_ago=index / 4, healthy=index != 1000) for index in range(24 * 60 * 4, 0, -1)]
+    thinned = chart_points(day, timedelta(hours=24))
+    assert len(day) == 5760 and CHART_POINTS // 2 <= len(thinned) <= CHART_POINTS
+    assert [item["bucket_start"] for item in thinned] == sorted(item["bucket_start"] for item in thinned)
+    [(start, end)] = outages(thinned)  # one broken crawl (15 s) still marks its slice
+    assert start <= NOW - timedelta(minutes=250) <= end
+    assert all(item["servers_online_avg"] == 2.0 and item["replication_min"] == 1 for item in thinned)
+    assert chart_points(day[:100], timedelta(hours=24)) == day[:100]

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 
 from explorer import latest
 from explorer.charts import model_history_figures, probe_latency_figure
-from explorer.history import DEFAULT_RANGE, RANGES, model_series
+from explorer.history import DEFAULT_RANGE, RANGES, chart_points, model_series
 from explorer.live_state import server_key
 from explorer.models import Model, StateChange
 from explorer.probe_display import model_probe_context
@@ -75,11 +75,12 @@ def model_page(request, dht_prefix: str):
     window = (now - RANGES[range_key], now)
     context.update(model_probe_context(model, window))
     context["probe_figure"] = probe_latency_figure(context["probe_series"], window) if context["probe_series"] else None
+    figures = (model_history_figures(chart_points(model_series(model, range_key, now), RANGES[range_key]), window)
+               if model else {})
     context.update(
         range_key=range_key,
         ranges=list(RANGES),
-        charts=[{"id": f"figure-{name}", "figure": figure}
-                for name, figure in (model_history_figures(model_series(model, range_key, now), window) if model else {}).items()],
+        charts=[{"id": f"figure-{name}", "figure": figure} for name, figure in figures.items()],
         changes=(StateChange.objects.filter(server__model=model).select_related("server__peer", "server__model")[:RECENT_CHANGES]
                  if model else []),
     )
