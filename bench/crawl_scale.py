@@ -116,7 +116,7 @@ def section(all_results: dict[int, list[dict]], args, command: str) -> str:
         "then in one command to the DHT process every block key (keys that came back empty are read again, up "
         "to 3 passes) and rpc_info on every server announced online, concurrently, then parsing and coverage.\n"
         f"- **peak memory** ({largest:,} servers: {peak / MIB:.0f} MiB, target 1,024 MiB: "
-        f"{verdict(peak <= MEMORY_TARGET, '%.0f MiB' % ((peak - MEMORY_TARGET) / MIB))}): the resident size of the "
+        f"{verdict(peak <= MEMORY_TARGET, '%.0f MiB' % ((peak - MEMORY_TARGET) / MIB))}): the memory of the "
         "crawling process and of its DHT client process (which holds the p2p connections and the raw records "
         "while they are read), sampled every 50 ms during the crawl, highest sum. The target is judged on PSS: "
         "the DHT process is forked from the crawler after torch, hivemind and petals are imported (about 300 MiB "

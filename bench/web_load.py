@@ -116,6 +116,32 @@ def table(results: list[LoadResult], sizes: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
+def notes(results: list[LoadResult], sizes: dict[str, int]) -> str:
+    """What the figures mean, from the figures."""
+    by_row = {(result.path, result.connections): result for result in results}
+    plain, zipped = by_row.get(("/api/v1/state", 50)), by_row.get((f"/api/v1/state {GZIP}", 50))
+    lines = []
+    if plain and zipped:
+        lines.append(
+            f"- `/api/v1/state` is answered from bytes rendered once per crawl, ahead of Django's middleware "
+            f"(`explorer/api/state_asgi.py`), so what limits it is bytes: the plain document is "
+            f"{sizes['/api/v1/state'] / 2**20:.1f} MiB for this swarm, and {plain.rps:.0f} requests/s move "
+            f"{plain.rps * sizes['/api/v1/state'] / 2**30:.2f} GiB/s through one Python process over loopback. "
+            f"Clients that accept gzip (browsers, `requests`, `curl --compressed`) get the copy gzipped once per "
+            f"crawl ({sizes[f'/api/v1/state {GZIP}'] / 2**10:.0f} KiB): {zipped.rps:.0f} requests/s.")
+    lines.append(
+        "- Pages run Django's synchronous views, each request on a thread of its own in one process, so they share "
+        "one interpreter lock: throughput is about one core's worth of page rendering, and latency grows with the "
+        "connections waiting. The overview and the model page render what depends only on the latest crawl once "
+        "per crawl (coverage map, server table) or in Python rather than template loops (coverage bars); the model "
+        "page of 100 servers is about a megabyte of HTML. More throughput takes more web processes.")
+    failed = sum(result.errors for result in results)
+    most = max(result.connections for result in results)
+    lines.append(f"- Errors: {failed} in all rows" + (f" (up to {most} connections)." if failed == 0 else
+                 "; see the table for where (timeouts are requests unanswered within 10 s)."))
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=1000, help="servers in the synthetic swarm")
@@ -174,7 +200,7 @@ def main() -> None:
               f"docker-compose run it), DEBUG off; load: `wrk -t{args.threads} --latency --timeout 10s` on "
               f"loopback, {args.warmup:g} s warm-up then {args.seconds:g} s measured per row; wrk and the server "
               f"share the machine's cores\n\n"
-            + table(results, sizes) + "\n")
+            + table(results, sizes) + "\n\n" + notes(results, sizes) + "\n")
     write_section(SECTION, body)
 
 

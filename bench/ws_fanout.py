@@ -187,7 +187,13 @@ def main() -> None:
             + f"- Server: one Daphne process, DEBUG off; {args.clients} clients (autobahn asyncio, one process, "
               f"open-files limit {limit}) on `/ws/swarm/`, each connected once its resync arrived; latency = the "
               f"time a client has the delta minus the time the crawl's transaction committed\n\n"
-            + table(result, args.clients) + "\n")
+            + table(result, args.clients) + "\n\n"
+            + "After the commit, `publish_delta` sends one message to the channel layer's group (a few Redis round "
+              "trips whatever the group's size); the web process's consumers each pull their copy and write it to "
+              "their socket, one after another on one event loop, so the spread between the first and the last "
+              "client is that process working through its clients, and the clients here share the machine's two "
+              "cores with it. Connecting is slower than delivering: each client gets the whole live state (every "
+              "server) as its resync on connect, encoded once per crawl and sent to each.\n")
     write_section(SECTION, body)
 
 
