@@ -20,7 +20,7 @@ from swarm.records import (
     MODEL_REGISTRY_KEY,
     BlockAnnouncement,
     RegisteredModel,
-    parse_block_entries,
+    parse_blocks,
     parse_model_registry,
 )
 from swarm.snapshot import BootstrapPeer, CrawlSnapshot, RejectedRecord
@@ -89,15 +89,7 @@ def _read_blocks(
         settings.read_timeout + settings.reachability_timeout,
         "reading block records and checking servers' rpc_info",
     )
-    announcements: dict[str, list[BlockAnnouncement]] = {model.dht_prefix: [] for model in models}
-    rejected: list[RejectedRecord] = []
-    memo: dict = {}  # each server's record is parsed once, not once per block it serves
-    for model in models:
-        for block in range(model.num_blocks):
-            parsed, bad = parse_block_entries(
-                model.dht_prefix, model.num_blocks, block, raw.get(f"{model.dht_prefix}.{block}"), memo)
-            announcements[model.dht_prefix] += parsed
-            rejected += bad
+    announcements, rejected = parse_blocks([(model.dht_prefix, model.num_blocks) for model in models], raw)
     return announcements, rejected, {peer: Reachability(*result) for peer, result in checks.items()}
 
 

@@ -291,6 +291,24 @@ def parse_block_entries(
     return announcements, rejected
 
 
+def parse_blocks(
+    models: Iterable[tuple[str, int]], raw: Mapping[str, Any]
+) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord]]:
+    """Every block of these (dht_prefix, num_blocks) models, from `raw` (what the DHT holds by key), parsed with one
+    memo, so that each server's record is parsed once, not once per block it serves: per model the announcements
+    that passed, and every rejected record."""
+    announcements: dict[str, list[BlockAnnouncement]] = {}
+    rejected: list[RejectedRecord] = []
+    memo: ParseMemo = {}
+    for dht_prefix, num_blocks in models:
+        found = announcements.setdefault(dht_prefix, [])
+        for block in range(num_blocks):
+            parsed, bad = parse_block_entries(dht_prefix, num_blocks, block, raw.get(f"{dht_prefix}.{block}"), memo)
+            found += parsed
+            rejected += bad
+    return announcements, rejected
+
+
 def _rejection(key: str, subkey: Any, error: Exception, value: Any) -> RejectedRecord:
     subkey_text = None if subkey is None else (subkey if isinstance(subkey, str) else preview(subkey))
     if subkey_text is not None and len(subkey_text) > PREVIEW_CHARS:

@@ -1,6 +1,7 @@
-"""The /api/v1/state document, rendered (and gzipped) once per crawl and kept in each web process as bytes. Requests are answered
-from memory; whether a newer crawl was stored is checked in the database at most once per RECHECK_SECONDS (and at
-once after this process stores a crawl), so a new crawl's document is served within a second of its commit."""
+"""The /api/v1/state document, rendered (and gzipped) once per crawl and kept in each web process as bytes.
+Requests are answered from memory; whether a newer crawl was stored is checked in the database at most once per
+RECHECK_SECONDS (and at once after this process stores a crawl), so a new crawl's document is served within a second
+of its commit."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from explorer.api.v1_state import state_document
 from swarm.snapshot import CrawlSnapshot
 
 RECHECK_SECONDS = 1.0
+GZIP_LEVEL = 6
 
 _lock = threading.Lock()
-GZIP_LEVEL = 6
 _cache: dict = {"config": None, "body": None, "checked": float("-inf")}
 
 

@@ -3,7 +3,7 @@ from a seed and published into a real hivemind DHT by one publisher peer.
 
 They are records without processes: spans tile each model, states, throughputs, relays, names, versions and pings
 look like what Petals servers write (ServerInfo.to_tuple()), but nothing answers rpc_info for these peer ids, so a
-crawl's reachability checks against them time out. `snapshot()` gives the CrawlSnapshot a crawl of them yields
+crawl's reachability checks against them fail (at once: no address is known for them). `snapshot()` gives the CrawlSnapshot a crawl of them yields
 (through the crawler's own parser), for storage and page benchmarks that need no DHT.
 """
 
@@ -23,7 +23,7 @@ from hivemind.p2p import PeerID
 from hivemind.utils import get_dht_time
 
 from swarm.coverage import Reachability, build_model_report
-from swarm.records import MODEL_REGISTRY_KEY, parse_block_entries
+from swarm.records import MODEL_REGISTRY_KEY, parse_blocks
 from swarm.snapshot import BootstrapPeer, CrawlSnapshot
 
 STATE_CODES = {"offline": 0, "joining": 1, "online": 2}
@@ -102,18 +102,14 @@ class SyntheticSwarm:
         entries: dict[str, dict] = {}
         for key, subkey, value in self.records():
             entries.setdefault(key, {})[subkey] = (value, at + lifetime)
-        reports, memo = [], {}
-        for model in self.models:
-            announcements = []
-            for block in range(model.num_blocks):
-                parsed, rejected = parse_block_entries(model.dht_prefix, model.num_blocks, block,
-                                                       entries.get(f"{model.dht_prefix}.{block}"), memo)
-                assert not rejected, f"a synthetic record was rejected: {rejected[0]}"
-                announcements += parsed
-            check = Reachability(True, 0.01) if reachable else Reachability(False, None, "rpc_info: no answer")
-            reachability = {item.peer_id: check for item in announcements}
-            reports.append(build_model_report(model.dht_prefix, model.num_blocks, model.repository, True,
-                                              announcements, reachability))
+        announcements, rejected = parse_blocks([(model.dht_prefix, model.num_blocks) for model in self.models],
+                                               entries)
+        assert not rejected, f"a synthetic record was rejected: {rejected[0]}"
+        check = Reachability(True, 0.01) if reachable else Reachability(False, None, "rpc_info: no answer")
+        reports = [build_model_report(model.dht_prefix, model.num_blocks, model.repository, True,
+                                      announcements[model.dht_prefix],
+                                      {item.peer_id: check for item in announcements[model.dht_prefix]})
+                   for model in self.models]
         bootstrap = "/ip4/127.0.0.1/tcp/31337/p2p/" + self.servers[0].peer_id if self.servers else ""
         return CrawlSnapshot(started_at=at, duration_s=1.0, initial_peers=(bootstrap,),
                              bootstrap=(BootstrapPeer(maddr=bootstrap, reachable=True, rtt_s=0.001),),
