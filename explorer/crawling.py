@@ -1,11 +1,14 @@
 """Runs one crawl of the configured swarm and stores it; never two at once (a Redis lock), a skipped one counted.
 
-Both the Celery task and `manage.py crawl` come through here, so they share one code path.
+Both the Celery task and `manage.py crawl` come through here, so they share one code path. The lock (also used by
+probe rounds and alert evaluations) lives LOCK_TTL_S unless its holder keeps renewing it while it works, so a worker
+killed with SIGKILL blocks the next run for seconds, not for a whole time limit.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Callable, Optional, Sequence, TypeVar
 
@@ -22,6 +25,7 @@ T = TypeVar("T")
 CRAWL_LOCK_KEY = "swarm-explorer:crawl-lock"
 SKIPPED_CRAWLS_KEY = "swarm-explorer:crawls-skipped"
 CRAWLS_BY_STATUS_KEY = "swarm-explorer:crawls:{status}"
+LOCK_TTL_S = 20.0  # a lock whose holder stopped renewing it (killed, frozen) expires after this long
 
 
 def redis_client() -> redis.Redis:
@@ -95,9 +99,11 @@ def exclusively(lock_key: str, timeout: float, work: Callable[[], T], what: str,
     """Runs `work` unless another process holds the Redis lock `lock_key` (after waiting up to `wait_s` for it);
     then `on_skip` is called and None returned.
 
-    Without a reachable Redis no stack can be running (it shares that Redis), so the work runs unguarded."""
+    The lock expires LOCK_TTL_S after it was last renewed; a thread renews it while `work` runs, for at most `timeout`
+    seconds (a bound on a run that hangs). Without a reachable Redis no stack can be running (it shares that Redis),
+    so the work runs unguarded."""
     client = redis_client()
-    lock = client.lock(lock_key, timeout=timeout)
+    lock = client.lock(lock_key, timeout=min(LOCK_TTL_S, timeout), thread_local=False)
     try:
         acquired = lock.acquire(blocking=wait_s > 0, blocking_timeout=wait_s or None)
     except redis.exceptions.ConnectionError as error:
@@ -108,13 +114,49 @@ def exclusively(lock_key: str, timeout: float, work: Callable[[], T], what: str,
         if on_skip is not None:
             on_skip(client)
         return None
+    keeper = _LockKeeper(lock, timeout, what)
+    keeper.start()
     try:
         return work()
     finally:
+        keeper.stop()
         try:
             lock.release()
         except redis.exceptions.LockError:
             logger.warning("the %s lock expired before the %s finished", what, what)
+        except redis.exceptions.RedisError as error:
+            logger.warning("could not release the %s lock (%s); it expires by itself", what, error)
+
+
+class _LockKeeper(threading.Thread):
+    """Renews a held lock every quarter of its TTL until stopped or `timeout` seconds have passed. A lock that
+    vanished (Redis restarted empty) is taken again with the same token unless somebody else took it meanwhile."""
+
+    def __init__(self, lock, timeout: float, what: str):
+        super().__init__(name=f"{what} lock keeper", daemon=True)
+        self.lock, self.what = lock, what
+        self.until = time.monotonic() + timeout
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+
+    def run(self) -> None:
+        token = self.lock.local.token
+        while not self.stopped.wait(self.lock.timeout / 4) and time.monotonic() < self.until:
+            try:
+                self.lock.reacquire()
+            except redis.exceptions.LockNotOwnedError:
+                try:
+                    retaken = self.lock.acquire(blocking=False, token=token)
+                except redis.exceptions.RedisError:
+                    retaken = False
+                if not retaken:
+                    logger.warning("lost the %s lock to another process; no longer renewing it", self.what)
+                    return
+            except redis.exceptions.RedisError as error:
+                logger.warning("could not renew the %s lock (%s); trying again", self.what, error)
 
 
 def crawl_exclusively(peers: Optional[Sequence[str]] = None) -> Optional[Crawl]:

@@ -1,0 +1,171 @@
+"""Helpers for the fault tests (tests/test_faults_*.py): child processes in sessions of their own (so that killing
+one also kills the DHT process and p2p daemon it forked), a Redis of a test's own, a bootstrap peer that never
+answers, and a check that no crawl was stored half-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from swarm.localswarm.processes import wait_until
+from tests.conftest import ROOT, child_env
+
+# a valid peer id that no process here has (the bootstrap peers' addresses say where to dial it)
+SOMEONE = "QmacbEukVwji17fNUAmRjAfCWASVZQQg7FYvJjFkGPiZNQ"
+
+
+class Child:
+    def __init__(self, process: subprocess.Popen, log_path: Path, what: str):
+        self.process, self.log_path, self.what = process, log_path, what
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return f"--- {self.what} log ---\n{self.log()[-chars:]}"
+
+    def kill_group(self, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@contextmanager
+def child(argv: list[str], log_path: Path, env: dict, what: str, ready: Optional[bytes] = None,
+          timeout: float = 180.0):
+    """Runs argv in a session of its own, waits for `ready` in its log; at the end SIGTERM, then SIGKILL, to the
+    whole session (a celery worker's DHT process and p2p daemon included)."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    started = Child(process, log_path, what)
+    try:
+        if ready is not None:
+            wait_until(lambda: ready in log_path.read_bytes() or process.poll() is not None, timeout=timeout,
+                       what=f"the {what} to be ready")
+            if process.poll() is not None:
+                pytest.fail(f"the {what} exited:\n{started.log_tail()}")
+        yield started
+    finally:
+        started.kill_group(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        started.kill_group(signal.SIGKILL)  # also what the main process left behind
+        if process.poll() is None:
+            process.wait()
+
+
+def celery_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", *args]
+
+
+def worker_argv(queue: str, name: str) -> list[str]:
+    return celery_argv("worker", "-Q", queue, "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--loglevel",
+                       "INFO", "--without-mingle", "--without-gossip")
+
+
+@contextmanager
+def worker(queue: str, env: dict, tmp_path: Path, name: Optional[str] = None):
+    name = name or f"fault-{queue}"
+    with child(worker_argv(queue, name), tmp_path / f"{name}.log", env, f"{name} worker", b"ready.") as started:
+        yield started
+
+
+@contextmanager
+def beat(env: dict, tmp_path: Path):
+    argv = celery_argv("beat", "--schedule", str(tmp_path / "beat-schedule"), "--loglevel", "INFO")
+    with child(argv, tmp_path / "beat.log", env, "celery beat", b"beat: Starting...") as started:
+        yield started
+
+
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def answers(url: str) -> bool:
+    try:
+        return http_get(url, timeout=5)[0] == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def web(env: dict, tmp_path: Path, port: int):
+    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    with child(argv, tmp_path / "web.log", env, "web server") as started:
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/") or not started.alive(), timeout=120,
+                   what="the web server to answer")
+        assert started.alive(), started.log_tail()
+        yield started
+
+
+def fault_env(swarm_peers, redis_url: str, tmp_path: Path, **extra) -> dict:
+    """child_env (the test database, these peers, this Redis) with any setting overridden, DATABASE_URL too."""
+    env = child_env(swarm_peers, redis_url, tmp_path)
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def silent_peer():
+    """A TCP port that accepts connections (the kernel completes the handshake) and never says a word: a bootstrap
+    peer there makes a crawl's bootstrap ping wait its whole timeout. Yields its multiaddr."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"/ip4/127.0.0.1/tcp/{sock.getsockname()[1]}/p2p/{SOMEONE}"
+
+
+PARTIAL_CRAWL_QUERIES = {
+    "ok crawls whose per-model stats are missing or extra": """
+        SELECT c.id FROM explorer_crawl c LEFT JOIN explorer_modelstat m
+            ON m.bucket_start = c.started_at AND m.resolution = 'crawl'
+        WHERE c.status = 'ok' GROUP BY c.id, c.models_seen HAVING COUNT(m.id) <> c.models_seen""",
+    "failed crawls with per-model stats": """
+        SELECT DISTINCT c.id FROM explorer_crawl c JOIN explorer_modelstat m
+            ON m.bucket_start = c.started_at AND m.resolution = 'crawl' WHERE c.status = 'failed'""",
+    "per-crawl stats of no stored crawl": """
+        SELECT m.id FROM explorer_modelstat m WHERE m.resolution = 'crawl'
+            AND NOT EXISTS (SELECT 1 FROM explorer_crawl c WHERE c.started_at = m.bucket_start)""",
+    "state changes of no stored crawl, or of a failed one": """
+        SELECT s.id FROM explorer_statechange s LEFT JOIN explorer_crawl c ON c.id = s.crawl_id
+        WHERE c.id IS NULL OR c.status <> 'ok'""",
+    "a latest snapshot that is not the newest ok crawl": """
+        SELECT l.id FROM explorer_latestsnapshot l
+        WHERE l.crawl_id IS NULL OR l.crawl_id <> (SELECT MAX(id) FROM explorer_crawl WHERE status = 'ok')""",
+}
+
+
+def partial_crawls(cursor) -> dict[str, list]:
+    """What a crawl stored half-way would leave behind (a DB-API cursor on the explorer's database); {} if none."""
+    found = {}
+    for what, query in PARTIAL_CRAWL_QUERIES.items():
+        cursor.execute(query)
+        rows = [row[0] for row in cursor.fetchall()]
+        if rows:
+            found[what] = rows
+    return found
