@@ -1,12 +1,11 @@
 """Helpers for the fault tests (tests/test_faults_*.py): child processes in sessions of their own (so that killing
-one also kills the DHT process and p2p daemon it forked), a Redis of a test's own, a bootstrap peer that never
-answers, and a check that no crawl was stored half-way."""
+one also kills the DHT process and p2p daemon it forked), a Redis of a test's own, a crawl held inside its DHT
+phase (its worker's DHT process paused), and a check that no crawl was stored half-way."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -19,10 +18,6 @@ import pytest
 
 from swarm.localswarm.processes import wait_until
 from tests.conftest import ROOT, child_env
-
-# a valid peer id that no process here has (the bootstrap peers' addresses say where to dial it)
-SOMEONE = "QmacbEukVwji17fNUAmRjAfCWASVZQQg7FYvJjFkGPiZNQ"
-
 
 class Child:
     def __init__(self, process: subprocess.Popen, log_path: Path, what: str):
@@ -131,13 +126,21 @@ def fault_env(swarm_peers, redis_url: str, tmp_path: Path, **extra) -> dict:
 
 
 @contextmanager
-def silent_peer():
-    """A TCP port that accepts connections (the kernel completes the handshake) and never says a word: a bootstrap
-    peer there makes a crawl's bootstrap ping wait its whole timeout. Yields its multiaddr."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        yield f"/ip4/127.0.0.1/tcp/{sock.getsockname()[1]}/p2p/{SOMEONE}"
+def dht_paused(worker: Child):
+    """SIGSTOPs the worker's DHT process (which its first crawl started): a crawl that starts meanwhile waits inside
+    its DHT phase (for the DHT's answer, under its own deadline) until the process is continued at the end."""
+    import psutil
+
+    children = [process for process in psutil.Process(worker.pid).children() if process.name().startswith("python")]
+    assert len(children) == 1, f"expected one DHT process under the {worker.what}, found {children}"
+    children[0].suspend()
+    try:
+        yield children[0]
+    finally:
+        try:
+            children[0].resume()
+        except psutil.NoSuchProcess:
+            pass
 
 
 PARTIAL_CRAWL_QUERIES = {

@@ -18,7 +18,7 @@ from explorer.models import Alert, AlertNotification, AlertRule, AlertTransition
 from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.processes import wait_until
 from tests.conftest import ROOT
-from tests.faults import fault_env, partial_crawls, silent_peer, worker
+from tests.faults import dht_paused, fault_env, partial_crawls, worker
 
 LOCK = "swarm-explorer:test-faults-lock"
 
@@ -94,33 +94,29 @@ def test_a_worker_killed_mid_crawl_leaves_no_partial_crawl_and_the_next_crawl_pr
     client = redis_client()
     client.delete(CRAWL_LOCK_KEY, "swarm")
     AlertRule.objects.create(kind="model_degraded", model="tiny-llama", grace_s=0.0, repeat_s=0.0)
-    with silent_peer() as silent:
-        # a bootstrap peer that never answers keeps each crawl in its DHT phase for its 5 s bootstrap timeout
-        env = fault_env(swarm_peers + [silent], redis_url, tmp_path)
-        with worker("swarm", env, tmp_path, name="doomed") as doomed:
-            crawl_task.delay()
-            wait_until(lambda: ok_crawls() == 1, timeout=150, what="the first crawl to be stored")
-            first = Crawl.objects.get()
-            assert first.bootstrap_total == len(swarm_peers) + 1 and first.bootstrap_reachable == len(swarm_peers)
-            evaluate_exclusively()
-            assert Alert.objects.get(rule__kind="model_degraded").state == "firing"
+    env = fault_env(swarm_peers, redis_url, tmp_path)
+    with worker("swarm", env, tmp_path, name="doomed") as doomed:
+        crawl_task.delay()
+        wait_until(lambda: ok_crawls() == 1, timeout=150, what="the first crawl to be stored")
+        evaluate_exclusively()
+        assert Alert.objects.get(rule__kind="model_degraded").state == "firing"
 
+        with dht_paused(doomed):  # the next crawl waits inside its DHT phase
             crawl_task.delay()
-            wait_until(lambda: client.exists(CRAWL_LOCK_KEY), timeout=60, interval=0.05,
+            wait_until(lambda: client.exists(CRAWL_LOCK_KEY), timeout=60, interval=0.1,
                        what="the second crawl to start")
-            assert ok_crawls() == 1
             os.kill(doomed.pid, signal.SIGKILL)  # the worker only, as the OOM killer would
             killed = time.monotonic()
             doomed.process.wait(timeout=10)
-            assert 0 < client.pttl(CRAWL_LOCK_KEY) <= LOCK_TTL_S * 1000, "the dead worker's lock outlives its TTL"
-            assert ok_crawls() == 1 and Crawl.objects.count() == 1, "the killed crawl stored something"
+        assert 0 < client.pttl(CRAWL_LOCK_KEY) <= LOCK_TTL_S * 1000, "the dead worker's lock outlives its TTL"
+        assert Crawl.objects.count() == 1, "the killed crawl stored something"
 
-        wait_until(lambda: not client.exists(CRAWL_LOCK_KEY), timeout=LOCK_TTL_S + 30, interval=0.2,
-                   what="the dead worker's crawl lock to expire")
-        print(f"the dead worker's lock expired {time.monotonic() - killed:.1f} s after the kill")
-        with worker("swarm", env, tmp_path, name="successor"):
-            crawl_task.delay()
-            wait_until(lambda: ok_crawls() == 2, timeout=150, what="a crawl after the kill to be stored")
+    wait_until(lambda: not client.exists(CRAWL_LOCK_KEY), timeout=LOCK_TTL_S + 30, interval=0.2,
+               what="the dead worker's crawl lock to expire")
+    print(f"the dead worker's lock expired {time.monotonic() - killed:.1f} s after the kill")
+    with worker("swarm", env, tmp_path, name="successor"):
+        crawl_task.delay()
+        wait_until(lambda: ok_crawls() == 2, timeout=150, what="a crawl after the kill to be stored")
     assert Crawl.objects.count() == 2 and Crawl.objects.filter(status="failed").count() == 0
     with connection.cursor() as cursor:
         assert partial_crawls(cursor) == {}
