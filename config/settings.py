@@ -30,6 +30,9 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+WEB_PROCESSES = env_int("WEB_PROCESSES", 1, minimum=1)  # Daphne processes runstack starts on one port (IPv4 past 1)
+# requests one web process serves at once, each with its own database connection; the rest wait their turn
+WEB_CONCURRENT_REQUESTS = env_int("WEB_CONCURRENT_REQUESTS", 8, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +53,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "explorer.middleware.RequestSlotsMiddleware",  # static files above need no slot
     "corsheaders.middleware.CorsMiddleware",
     "explorer.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,0 +1,62 @@
+"""Several web processes on one port (WEB_PROCESSES) and the bound on the requests each serves at once
+(WEB_CONCURRENT_REQUESTS): the listening sockets runstack hands to Daphne, and the first-come-first-served slots."""
+
+import socket
+import threading
+import time
+
+from explorer.management.commands.runstack import web_commands, web_sockets
+from explorer.middleware import FifoSlots
+
+
+def test_one_web_process_binds_the_port_itself_as_before():
+    commands = web_commands("127.0.0.1", 8000)
+    assert list(commands) == ["web"]
+    argv, fds = commands["web"]
+    assert argv[-5:] == ["-b", "127.0.0.1", "-p", "8000", "config.asgi:application"] and fds == ()
+
+
+def test_several_web_processes_get_a_listening_socket_each_on_one_port():
+    listening = web_sockets("127.0.0.1", 0, 3)
+    try:
+        ports = {sock.getsockname()[1] for sock in listening}
+        assert len(ports) == 1 and ports != {0}
+        commands = web_commands("127.0.0.1", ports.pop(), listening)
+        assert list(commands) == ["web-1", "web-2", "web-3"]
+        for (argv, fds), sock in zip(commands.values(), listening):
+            assert argv[-3:] == ["--fd", str(sock.fileno()), "config.asgi:application"] and fds == (sock.fileno(),)
+        with socket.create_connection(listening[0].getsockname(), timeout=5):
+            pass  # the port accepts connections
+    finally:
+        for sock in listening:
+            sock.close()
+
+
+def test_slots_bound_the_work_and_go_to_waiters_in_arrival_order():
+    slots, lock = FifoSlots(2), threading.Lock()
+    active, peak, order = [], [0], []
+
+    def work(index: int) -> None:
+        with slots:
+            with lock:
+                active.append(index)
+                peak[0] = max(peak[0], len(active))
+                order.append(index)
+            time.sleep(0.005)
+            with lock:
+                active.remove(index)
+
+    with slots, slots:  # both slots taken: every thread below queues, one after another
+        threads = []
+        for index in range(20):
+            threads.append(threading.Thread(target=work, args=(index,)))
+            threads[-1].start()
+            deadline = time.monotonic() + 5
+            while len(slots._waiting) < index + 1 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert len(slots._waiting) == index + 1
+    for thread in threads:
+        thread.join(timeout=10)
+    assert peak[0] == 2 and sorted(order) == list(range(20))
+    assert order[:2] == [0, 1] and all(order.index(index) <= index + 1 for index in range(20))
+    assert slots._free == 2 and not slots._waiting
