@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
+from datetime import timedelta
 
 import pytest
 import websocket
@@ -103,9 +103,10 @@ def test_redis_stopped_and_restarted_under_a_running_stack(transactional_db, loc
                    what="the worker to notice that the broker is gone")
         wait_until(lambda: b"Couldn't apply scheduled task crawl" in scheduler.log_path.read_bytes(), timeout=60,
                    what="beat to notice that the broker is gone")
-        assert not ok_crawls().filter(started_at__gt=stopped_at + timezone.timedelta(seconds=10)).exists()
+        assert not ok_crawls().filter(started_at__gt=stopped_at + timedelta(seconds=10)).exists()
 
-        own_redis["server"] = redis = EmbeddedRedis(redis.port, tmp_path / "own-redis").start()  # empty, as after a crash
+        # the same port, empty (nothing persisted), as after a crash
+        own_redis["server"] = redis = EmbeddedRedis(redis.port, tmp_path / "own-redis").start()
         restarted_at = timezone.now()
         wait_until(lambda: ok_crawls().filter(started_at__gt=restarted_at).count() >= 2, timeout=150,
                    what="crawls to resume after Redis came back")
