@@ -9,7 +9,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 
+from django.core.asgi import get_asgi_application
+
 from config.asgi import application
+from explorer.api.state_asgi import with_state_fast_path
 from explorer.ingest import store_crawl
 from swarm.snapshot import ServerState
 from tests.snapshots import model, server, snapshot
@@ -21,11 +24,11 @@ def rows(document: dict) -> dict:
     return {row["peer_id"]: row["state"] for report in document["model_reports"] for row in report["server_rows"]}
 
 
-async def asgi_get(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, dict, bytes]:
+async def asgi_get(path: str, headers: list[tuple[bytes, bytes]], app=application) -> tuple[int, dict, bytes]:
     scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
              "headers": [(b"host", b"testserver"), *headers], "scheme": "http", "http_version": "1.1",
              "server": ("testserver", 80), "client": ("127.0.0.1", 50000), "root_path": ""}
-    communicator = ApplicationCommunicator(application, scope)
+    communicator = ApplicationCommunicator(app, scope)
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     start = await communicator.receive_output(10)
     body = b""
@@ -57,5 +60,20 @@ def test_the_asgi_fast_path_sends_what_the_view_sends(client):
     status, headers, body = async_to_sync(asgi_get)("/api/v1/state", [(b"accept-encoding", b"gzip")])
     assert status == 200 and body == view.content and headers["content-encoding"] == "gzip"
     assert int(headers["content-length"]) == len(body) and headers["content-type"] == "application/json"
-    for name in ("Cache-Control", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"):
+    for name in ("Cache-Control", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+                 "Content-Security-Policy", "Cross-Origin-Opener-Policy"):
         assert headers[name.lower()] == view[name], name
+
+
+def test_with_https_required_the_fast_path_redirects_plain_http_and_sends_hsts_over_tls(client, settings):
+    settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS = True, 3600
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    store_crawl(snapshot(time.time(), [model([server(0, 0, 3)])]))
+    app = with_state_fast_path(get_asgi_application())  # Django's middleware reads these settings when it is built
+    status, headers, _ = async_to_sync(asgi_get)("/api/v1/state", [], app)
+    assert status == 301 and headers["location"] == "https://testserver/api/v1/state"
+
+    view = client.get("/api/v1/state", HTTP_X_FORWARDED_PROTO="https")
+    status, headers, body = async_to_sync(asgi_get)("/api/v1/state", [(b"x-forwarded-proto", b"https")], app)
+    assert status == 200 and body == view.content
+    assert headers["strict-transport-security"] == view["Strict-Transport-Security"] == "max-age=3600"
