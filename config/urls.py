@@ -9,6 +9,7 @@ from explorer.views.live import live_state_json
 from explorer.views.model_page import model_page
 from explorer.views.overview import overview
 from explorer.views.probe_request import request_probe
+from explorer.views.rejected import rejected_records
 from explorer.views.server_page import server_page
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("models/<path:dht_prefix>/", model_page, name="model"),  # a prefix may contain "/"
     path("servers/<str:peer_id>/", server_page, name="server"),
     path("servers/<str:peer_id>/probe", request_probe, name="probe-server"),
+    path("rejected/", rejected_records, name="rejected-records"),
     path("live/state.json", live_state_json, name="live-state"),
     path("healthz", healthz, name="healthz"),
     path("alerts/", include("explorer.views.alerts.urls")),

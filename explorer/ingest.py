@@ -205,7 +205,7 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
             started_at=at, finished_at=at + timedelta(seconds=snapshot.duration_s),
             duration_s=snapshot.duration_s, status=Crawl.Status.OK, error="\n".join(snapshot.errors)[:10_000],
             servers_seen=len(snapshot.servers), models_seen=len(snapshot.models),
-            records_rejected=len(snapshot.rejected),
+            records_rejected=snapshot.rejected_total,
             bootstrap_reachable=sum(1 for peer in snapshot.bootstrap if peer.reachable),
             bootstrap_total=len(snapshot.bootstrap),
         )

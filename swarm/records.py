@@ -7,6 +7,7 @@ Pure functions over plain Python values (what hivemind's msgpack decoding yields
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Optional
@@ -30,6 +31,7 @@ STRING_CAPS = {
     "repository": 512,
 }
 PREVIEW_CHARS = 200
+MAX_REJECTED_KEPT = 200  # per crawl, with their reasons; beyond that they are only counted
 SPAN_FIELDS = ("start_block", "end_block")
 
 
@@ -58,12 +60,18 @@ class BlockAnnouncement:
     extra: dict  # optional ServerInfo fields, validated and capped
 
 
+_PREVIEW_REPR = reprlib.Repr()
+_PREVIEW_REPR.maxlevel, _PREVIEW_REPR.maxstring, _PREVIEW_REPR.maxlong = 3, PREVIEW_CHARS, 40
+_PREVIEW_REPR.maxdict = _PREVIEW_REPR.maxlist = _PREVIEW_REPR.maxtuple = _PREVIEW_REPR.maxset = 8
+
+
 def preview(value: Any) -> str:
+    """A short repr: bounded work and length however large or deep the value is."""
     try:
-        text = repr(value)
+        text = _PREVIEW_REPR.repr(value)
     except Exception:  # a hostile __repr__ cannot come out of msgpack, but be safe
         text = f"<unprintable {type(value).__name__}>"
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    return _capped(text)
 
 
 def cap_string(value: str, field: str) -> str:
@@ -309,8 +317,11 @@ def parse_blocks(
     return announcements, rejected
 
 
+def _capped(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
 def _rejection(key: str, subkey: Any, error: Exception, value: Any) -> RejectedRecord:
-    subkey_text = None if subkey is None else (subkey if isinstance(subkey, str) else preview(subkey))
-    if subkey_text is not None and len(subkey_text) > PREVIEW_CHARS:
-        subkey_text = subkey_text[: PREVIEW_CHARS - 1] + "…"
-    return RejectedRecord(key=key, subkey=subkey_text, reason=str(error), value_preview=preview(value))
+    subkey_text = None if subkey is None else _capped(subkey if isinstance(subkey, str) else preview(subkey))
+    return RejectedRecord(key=_capped(key), subkey=subkey_text, reason=_capped(str(error)),
+                          value_preview=preview(value))

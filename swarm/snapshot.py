@@ -6,9 +6,9 @@ Plain pydantic models with no Django in sight; `explorer/` persists them, pages 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Optional
+from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ServerState(str, Enum):
@@ -110,8 +110,17 @@ class CrawlSnapshot(Frozen):
     initial_peers: tuple[str, ...]
     bootstrap: tuple[BootstrapPeer, ...]
     models: tuple[ModelReport, ...]
-    rejected: tuple[RejectedRecord, ...] = ()
+    rejected: tuple[RejectedRecord, ...] = ()  # the first MAX_REJECTED_KEPT of them (swarm.records)
+    rejected_total: int = 0  # every record this crawl rejected
     errors: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_kept_rejections(cls, data: Any) -> Any:
+        """A snapshot stored before rejected_total existed kept every rejected record: count those."""
+        if isinstance(data, dict):
+            data = {**data, "rejected_total": max(data.get("rejected_total") or 0, len(data.get("rejected") or ()))}
+        return data
 
     def model(self, dht_prefix: str) -> Optional[ModelReport]:
         return next((model for model in self.models if model.dht_prefix == dht_prefix), None)

@@ -109,7 +109,7 @@ def explorer_metrics(last_ok: Optional[Crawl], snapshot: Optional[CrawlSnapshot]
     yield age
     rejected = gauge("swarm_explorer_records_rejected", "Malformed DHT records rejected in the latest crawl")
     if snapshot is not None:
-        rejected.add_metric([], len(snapshot.rejected))
+        rejected.add_metric([], snapshot.rejected_total)
     yield rejected
 
 

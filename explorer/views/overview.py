@@ -23,7 +23,7 @@ def swarm_totals(snapshot: CrawlSnapshot) -> dict:
         "models_healthy": sum(1 for model in snapshot.models if model.healthy),
         "versions": Counter(server.version or "unknown" for server in online).most_common(),
         "relay_share": len(relayed) / len(peers) if peers else None,
-        "rejected": len(snapshot.rejected),
+        "rejected": snapshot.rejected_total,
     }
 
 
