@@ -16,11 +16,11 @@ from typing import Callable, Optional, Sequence
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 
 from explorer import crawling
 from explorer.crawling import initial_peers
-from explorer.models import ConsistencyCheck, Model, Probe, Server
+from explorer.models import ConsistencyCheck, Model, ModelStat, Probe, Server
 from explorer.models.swarm import ServerStates
 from explorer.probe_store import probe_json, store_consistency, store_probe
 from swarm.probe_result import ConsistencyResult, ProbeKind, ProbeResult, ProbeStatus
@@ -73,7 +73,11 @@ def _client(dht_prefix: str):
         return None, ProbeStatus.NOT_RUNNABLE, (
             f"no model files for {dht_prefix}: the probe needs its config, embeddings and head; "
             f"set PROBE_MODELS={dht_prefix}=/local/path/or/repository")
-    known = Model.objects.filter(dht_prefix=dht_prefix).values_list("num_blocks", flat=True).first()
+    # the swarm's block count once a crawl has stored this model; a row that only a probe created holds a
+    # placeholder (probe_store.model_row), which would make every later probe of it "not runnable"
+    known = (Model.objects.filter(dht_prefix=dht_prefix)
+             .filter(Exists(ModelStat.objects.filter(model=OuterRef("pk"))))
+             .values_list("num_blocks", flat=True).first())
     try:
         return clients.get(dht_prefix, source, initial_peers(), known), None, None
     except ProbeNotRunnable as error:
