@@ -1,6 +1,7 @@
 """Faults: a Petals server killed (SIGKILL) in the middle of a probe through it. The stored probe fails and names that
 server and its blocks; the next route probe, while the dead server is still announced in the DHT, routes around it
-(PROBE_FAILURE_BAN) and succeeds through the other server."""
+and succeeds through the other server. Two things keep it away: the failure ban (PROBE_FAILURE_BAN, asserted to name
+it) and petals' min-latency routing, which pings servers (with the ban cleared, the route probe avoided it too)."""
 
 from __future__ import annotations
 
