@@ -75,8 +75,11 @@ def preview(value: Any) -> str:
 
 
 def cap_string(value: str, field: str) -> str:
+    """Capped to the field's length, with NUL characters replaced: no database stores them (PostgreSQL refuses
+    them in text and JSON), and one hostile name must not lose a whole crawl."""
     limit = STRING_CAPS[field]
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    value = value if len(value) <= limit else value[: limit - 1] + "…"
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def is_valid_peer_id(text: Any) -> bool:
@@ -167,7 +170,7 @@ def parse_server_info(value: Any) -> tuple[ServerState, float, dict]:
         raise RecordError(f"expected (state, throughput, extra), got {type(value).__name__}")
     raw_state, raw_throughput = value[0], value[1]
     raw_extra = value[2] if len(value) == 3 else {}
-    if isinstance(raw_state, bool) or raw_state not in PETALS_STATE_CODES:
+    if isinstance(raw_state, bool) or not isinstance(raw_state, int) or raw_state not in PETALS_STATE_CODES:
         raise RecordError(f"state must be 0, 1 or 2, got {preview(raw_state)}")
     throughput = _finite_rate(raw_throughput, "throughput")
     if not isinstance(raw_extra, dict):
@@ -200,10 +203,20 @@ def announced_online(raw_entries: Iterable[Any]) -> set[str]:
             continue
         for subkey, item in entries.items():
             value = item[0] if isinstance(item, tuple) and item else None
-            if (isinstance(value, (list, tuple)) and value and not isinstance(value[0], bool)
+            if (isinstance(value, (list, tuple)) and value and type(value[0]) is int
                     and PETALS_STATE_CODES.get(value[0]) == ServerState.ONLINE and is_valid_peer_id(subkey)):
                 online.add(subkey)
     return online
+
+
+def _value_and_expiration(item: Any) -> tuple[Any, float]:
+    """A subkey's (value, expiration) as hivemind returns it; anything else is a RecordError."""
+    if not isinstance(item, tuple) or len(item) != 2:
+        raise RecordError("expected a (value, expiration) pair")
+    value, expiration = item
+    if isinstance(expiration, bool) or not isinstance(expiration, (int, float)) or not math.isfinite(expiration):
+        raise RecordError(f"expiration must be a finite number, got {preview(expiration)}")
+    return value, float(expiration)
 
 
 def parse_model_registry(entries: Any) -> tuple[list[RegisteredModel], list[RejectedRecord]]:
@@ -213,8 +226,10 @@ def parse_model_registry(entries: Any) -> tuple[list[RegisteredModel], list[Reje
         return [], [_rejection(MODEL_REGISTRY_KEY, None, error, entries)]
     models: list[RegisteredModel] = []
     rejected: list[RejectedRecord] = []
-    for subkey, (value, _expiration) in (entries or {}).items():
+    for subkey, item in (entries or {}).items():
+        value = item
         try:
+            value, _expiration = _value_and_expiration(item)
             if not is_valid_dht_prefix(subkey):
                 raise RecordError("subkey is not a valid dht_prefix")
             if not isinstance(value, dict):
@@ -269,13 +284,15 @@ def parse_block_entries(
         return [], [_rejection(key, None, RecordError("key holds a plain value, not per-server subkeys"), entries)]
     announcements: list[BlockAnnouncement] = []
     rejected: list[RejectedRecord] = []
-    for subkey, (value, expiration) in entries.items():
+    for subkey, item in entries.items():
+        value = item
         try:
+            value, expiration = _value_and_expiration(item)
             if not is_valid_peer_id(subkey):
                 raise RecordError("subkey is not a valid peer id")
             state, throughput, fields = _parse_remembered(subkey, expiration, value, memo)
             start, end = fields["start_block"], fields["end_block"]
-            extra = {name: item for name, item in fields.items() if name not in SPAN_FIELDS}
+            extra = {name: field for name, field in fields.items() if name not in SPAN_FIELDS}
             if (start is None) != (end is None):
                 raise RecordError("start_block and end_block must be given together")
             if start is not None and not start <= block < end:
@@ -322,6 +339,7 @@ def _capped(text: str) -> str:
 
 
 def _rejection(key: str, subkey: Any, error: Exception, value: Any) -> RejectedRecord:
-    subkey_text = None if subkey is None else _capped(subkey if isinstance(subkey, str) else preview(subkey))
+    printable = isinstance(subkey, str) and subkey.isprintable()
+    subkey_text = None if subkey is None else _capped(subkey if printable else preview(subkey))
     return RejectedRecord(key=_capped(key), subkey=subkey_text, reason=_capped(str(error)),
                           value_preview=preview(value))
