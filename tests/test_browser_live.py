@@ -17,31 +17,9 @@ from tests.stack import running_stack
 
 pytestmark = pytest.mark.swarm
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTIFACTS = ROOT / "test-artifacts"
 VICTIM = ServerPlan("browser-victim", TINY_FALCON, "browser-victim", 0, 4)
 NEWCOMER = ServerPlan("browser-newcomer", TINY_FALCON, "browser-victim", 0, 2)
-
-
-@pytest.fixture
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail("REQUIRE_BROWSER is set but chromium / chromedriver are not installed")
-        pytest.skip("needs Debian's chromium and chromium-driver packages")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def cell_classes(driver, key: str) -> list[str]:

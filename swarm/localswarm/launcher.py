@@ -29,6 +29,7 @@ class ServerPlan:
     start: int
     end: int
     throughput: float = 10.0
+    public_name: Optional[str] = None  # what the server announces; its name when unset
 
 
 DEFAULT_PLAN = (
@@ -125,7 +126,7 @@ class LocalSwarm:
              "--initial_peers", *state["initial_peers"],
              "--host_maddrs", "/ip4/127.0.0.1/tcp/0",
              "--identity_path", str(identity_path),
-             "--public_name", server.name,
+             "--public_name", server.public_name or server.name,
              "--device", "cpu", "--torch_dtype", "float32",
              "--throughput", str(server.throughput),
              "--block_indices", f"{server.start}:{server.end}",
