@@ -28,6 +28,7 @@ import redis
 from bench import services
 from bench.live_browser import CellChange, LivePage
 from bench.report import PROJECT_ROOT, preamble, write_section
+from bench.web_stack import stop_runstack
 from swarm.localswarm.launcher import LocalSwarm, ServerPlan
 from swarm.localswarm.processes import free_port, wait_until
 from swarm.localswarm.tiny_models import TINY_LLAMA
@@ -69,17 +70,7 @@ class Stack:
                 for stamp, crawl in CRAWL_LOG.findall(text)}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # runstack stops its children, then exits
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # anything of its session that is left
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
+        stop_runstack(self.process)
 
 
 @dataclass

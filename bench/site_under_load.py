@@ -30,6 +30,7 @@ import psutil
 from bench.report import PROJECT_ROOT, median, preamble, write_section
 from bench.services import BACKENDS, redis_url, scratch_database
 from bench.web_load import LoadResult, parse_wrk
+from bench.web_stack import stop_runstack
 from swarm.localswarm.processes import free_port, wait_until
 
 SECTION = "site-under-load"
@@ -128,17 +129,7 @@ class Stack:
             return {}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # runstack stops its children, then exits
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # whatever of its session is left
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
+        stop_runstack(self.process)
 
 
 def part_name(process: psutil.Process) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -114,3 +115,19 @@ def store_crawls(servers: int, crawls: int = 2, changed: int = 20) -> tuple:
         store_crawl(snapshot)
         took.append(time.perf_counter() - started)
     return swarm, took
+
+
+def stop_runstack(process: subprocess.Popen) -> None:
+    """Stops a `manage.py runstack` started in a session of its own: SIGINT (it stops its children, then exits),
+    then SIGKILL to whatever of its session is left."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()

@@ -66,6 +66,24 @@ def local_swarm(tmp_path_factory):
         swarm.down()
 
 
+@contextmanager
+def extra_servers(local_swarm, plans, timeout: float = 240.0):
+    """Starts these servers on the shared swarm and yields name -> their state entry once every one announces its
+    blocks online; always stops them (SIGKILL: nothing of theirs needs a clean exit)."""
+    try:
+        for plan in plans:
+            local_swarm.add_server(plan, wait=False)
+        local_swarm.wait_online(names=[plan.name for plan in plans], timeout=timeout)
+        servers = {item["name"]: item for item in local_swarm.read_state()["servers"]}
+        yield {plan.name: servers[plan.name] for plan in plans}
+    finally:
+        for plan in plans:
+            try:
+                local_swarm.stop_server(plan.name, graceful=False)
+            except KeyError:  # it never started
+                pass
+
+
 @pytest.fixture(scope="session")
 def swarm_peers(local_swarm) -> list[str]:
     return list(local_swarm.read_state()["initial_peers"])

@@ -3,8 +3,6 @@ stack: stopping a local swarm server turns its coverage cells from online to off
 its row, all without a reload.
 A screenshot is kept in test-artifacts/."""
 
-import os
-import shutil
 import urllib.request
 
 import pytest

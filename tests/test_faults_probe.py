@@ -15,6 +15,7 @@ from swarm.localswarm import processes
 from swarm.localswarm.launcher import ServerPlan
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.tiny_models import TINY_LLAMA
+from tests.conftest import extra_servers
 
 pytestmark = pytest.mark.swarm
 
@@ -60,17 +61,9 @@ def two_servers(local_swarm, swarm_peers):
     """Two servers of every block of a model of their own; stopped at the end, and their records left to expire, so
     that no later test crawls them."""
     try:
-        for plan in SERVERS:
-            local_swarm.add_server(plan, wait=False)
-        local_swarm.wait_online(names=[plan.name for plan in SERVERS], timeout=240)
-        servers = {item["name"]: item for item in local_swarm.read_state()["servers"]}
-        yield {plan.name: servers[plan.name] for plan in SERVERS}
+        with extra_servers(local_swarm, SERVERS) as servers:
+            yield servers
     finally:
-        for plan in SERVERS:
-            try:
-                local_swarm.stop_server(plan.name, graceful=False)
-            except KeyError:
-                pass
         wait_until(lambda: not announced(swarm_peers), timeout=90, interval=1.0,
                    what=f"the records of {PREFIX} to expire")
 

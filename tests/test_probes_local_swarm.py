@@ -12,6 +12,7 @@ from swarm.localswarm.tiny_models import CORRUPTED_TINY_LLAMA, TINY_LLAMA
 from swarm.probe import ProbeSettings, run_probe
 from swarm.probe_client import ProbeNotRunnable, clients
 from swarm.probe_result import ProbeStatus, Verdict
+from tests.conftest import extra_servers
 
 PROBE_PREFIX = "probe-llama"  # a model of this module's own, so the shared swarm's models stay as other tests expect
 PROBE_SERVERS = (
@@ -55,18 +56,8 @@ def greedy_in_one_process(path: str, prompt_ids, tokens: int) -> list[int]:
 @pytest.fixture(scope="module")
 def probe_swarm(local_swarm):
     """Three servers on one model's every block: two honest, one with other block weights."""
-    try:
-        for plan in PROBE_SERVERS:
-            local_swarm.add_server(plan, wait=False)
-        local_swarm.wait_online(names=[plan.name for plan in PROBE_SERVERS], timeout=240)
-        servers = {item["name"]: item["peer_id"] for item in local_swarm.read_state()["servers"]}
-        yield {plan.name: servers[plan.name] for plan in PROBE_SERVERS}
-    finally:
-        for plan in PROBE_SERVERS:
-            try:
-                local_swarm.stop_server(plan.name, graceful=False)
-            except KeyError:
-                pass
+    with extra_servers(local_swarm, PROBE_SERVERS) as servers:
+        yield {name: entry["peer_id"] for name, entry in servers.items()}
 
 
 @pytest.mark.parametrize("dht_prefix", ["tiny-llama", "tiny-falcon"])
