@@ -32,6 +32,8 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 WEB_PROCESSES = env_int("WEB_PROCESSES", 1, minimum=1)  # Daphne processes runstack starts on one port (IPv4 past 1)
+# each web process renders the overview and a model page for anonymous visitors at most once per this (0: off)
+PAGE_CACHE_SECONDS = env_float("PAGE_CACHE_SECONDS", 1.0, minimum=0.0)
 # requests one web process serves at once, each with its own database connection; the rest wait their turn
 WEB_CONCURRENT_REQUESTS = env_int("WEB_CONCURRENT_REQUESTS", 8, minimum=1)
 

@@ -11,7 +11,7 @@ from typing import Optional
 from django.db import transaction
 from django.db.models import Q
 
-from explorer import latest
+from explorer import latest, page_cache
 from explorer.api.state_cache import forget_state
 from explorer.broadcast import publish_delta
 from explorer.live_state import diff_states, live_state, server_key
@@ -228,15 +228,18 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
 def _forget_latest() -> None:
     latest.forget()
     forget_state()
+    page_cache.forget()
 
 
 def record_failed_crawl(started_at: float, duration_s: float, error: str, bootstrap_total: int = 0) -> Crawl:
     """A crawl that could not run; `bootstrap_total` counts the bootstrap peers when none of them could be joined."""
     at = as_datetime(started_at)
-    return Crawl.objects.create(
+    crawl = Crawl.objects.create(
         started_at=at, finished_at=at + timedelta(seconds=duration_s), duration_s=duration_s,
         status=Crawl.Status.FAILED, error=error[:10_000], bootstrap_total=bootstrap_total,
     )
+    page_cache.forget()  # the pages show the last crawl and whether the data is stale
+    return crawl
 
 
 def latest_snapshot() -> Optional[CrawlSnapshot]:

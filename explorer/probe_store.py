@@ -8,6 +8,7 @@ from typing import Optional
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
+from explorer import page_cache
 from explorer.models import ConsistencyCheck, ConsistencyVerdict, Model, Peer, Probe, ProbeHop
 from swarm.probe_result import ConsistencyResult, ProbeResult
 
@@ -58,6 +59,7 @@ def store_probe(result: ProbeResult, trigger: str = Probe.Trigger.SCHEDULE, prob
         ProbeHop(probe=probe, position=index, peer=peer_row(hop.peer_id), start_block=hop.start, end_block=hop.end)
         for index, hop in enumerate(result.route)
     ])
+    transaction.on_commit(page_cache.forget)  # model pages show the last probes
     return probe
 
 

@@ -46,6 +46,14 @@ NOWHERE = "/ip4/127.0.0.1/tcp/9/p2p/QmacbEukVwji17fNUAmRjAfCWASVZQQg7FYvJjFkGPiZ
 
 
 @pytest.fixture(autouse=True)
+def no_cached_pages():
+    """Each test sees pages rendered from its own database (the micro-cache would serve the last test's for 1 s)."""
+    from explorer import page_cache
+
+    page_cache.forget()
+
+
+@pytest.fixture(autouse=True)
 def no_public_swarm(settings):
     """Tests never dial the public swarm: a crawl that names no peers goes to a dead loopback port instead."""
     settings.SWARM_INITIAL_PEERS = [NOWHERE]

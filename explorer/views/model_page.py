@@ -15,6 +15,7 @@ from explorer.charts import model_history_figures, probe_latency_figure
 from explorer.history import DEFAULT_RANGE, RANGES, chart_points, model_series
 from explorer.live_state import server_key
 from explorer.models import Model, StateChange
+from explorer.page_cache import shared_page
 from explorer.probe_display import model_probe_context
 from explorer.views.common import page_context
 from swarm.snapshot import CrawlSnapshot, ModelReport
@@ -62,6 +63,7 @@ def model_context(dht_prefix: str) -> dict:
     return context
 
 
+@shared_page
 def model_page(request, dht_prefix: str):
     """The whole page, or with ?fragment=coverage just the coverage map (for live pages that must redraw it)."""
     context = model_context(dht_prefix)

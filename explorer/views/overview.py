@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from django.shortcuts import render
 
 from explorer.models import Model
+from explorer.page_cache import shared_page
 from explorer.views.common import page_context
 from swarm.snapshot import CrawlSnapshot, ServerState
 
@@ -39,6 +40,7 @@ def top_contributors(snapshot: CrawlSnapshot) -> list[dict]:
     return [{"peer_id": peer_id, **entry} for peer_id, entry in ranked[:TOP_CONTRIBUTORS]]
 
 
+@shared_page
 def overview(request):
     context = page_context()
     snapshot = context["snapshot"]

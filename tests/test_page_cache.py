@@ -1,0 +1,69 @@
+"""The public pages' micro-cache: a crowd of anonymous visitors costs one render per PAGE_CACHE_SECONDS and no
+database query; a page is never older than that; signed-in users, error answers and odd query strings are never
+shared or grow it; storing a crawl shows at once."""
+
+import time
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from explorer import page_cache
+from explorer.ingest import store_crawl
+from swarm.localswarm.processes import wait_until
+from tests.snapshots import model, server, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def named(name: str):
+    return snapshot(time.time(), [model([server(0, 0, 6, name=name)])])
+
+
+def test_anonymous_visitors_share_one_render_that_touches_no_database(client):
+    store_crawl(named("first-name"))
+    first, overview = client.get("/models/m/"), client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        again, overview_again = client.get("/models/m/"), client.get("/")
+    assert len(queries) == 0
+    assert again.content == first.content and b"first-name" in again.content
+    assert overview_again.content == overview.content
+    assert again["Content-Security-Policy"] and again["X-Frame-Options"] == "DENY"  # the middleware still runs
+
+
+def test_a_crawl_stored_by_another_process_shows_within_the_cache_time(client, settings, monkeypatch):
+    settings.PAGE_CACHE_SECONDS = 0.5
+    store_crawl(named("first-name"))
+    assert b"first-name" in client.get("/models/m/").content
+    monkeypatch.setattr(page_cache, "forget", lambda: None)  # as if another process stored it: this one is not told
+    store_crawl(named("second-name"))
+    assert b"first-name" in client.get("/models/m/").content  # the cached render, for now
+    wait_until(lambda: b"second-name" in client.get("/models/m/").content, timeout=5, interval=0.05,
+               what="the cached page to expire")
+
+
+def test_storing_a_crawl_here_shows_at_once(client):
+    store_crawl(named("first-name"))
+    assert b"first-name" in client.get("/").content
+    store_crawl(named("second-name"))
+    assert b"second-name" in client.get("/").content
+
+
+def test_signed_in_users_and_error_answers_are_never_shared():
+    store_crawl(named("first-name"))
+    staff = Client()
+    staff.force_login(User.objects.create_user("ops", password="a-long-password-1", is_staff=True))
+    assert b"Sign out" in staff.get("/").content
+    assert b"Sign out" not in Client().get("/").content
+    assert b"Sign out" in staff.get("/").content
+    assert Client().get("/models/nope/").status_code == 404
+    assert "/models/nope/" not in page_cache._pages
+
+
+def test_query_strings_cannot_grow_the_cache(client):
+    store_crawl(named("first-name"))
+    for index in range(page_cache.MAX_PAGES * 2):
+        assert client.get(f"/?junk={index}").status_code == 200
+    assert len(page_cache._pages) == page_cache.MAX_PAGES
