@@ -396,14 +396,15 @@ def notes(rounds: list[Round], args) -> str:
             + (f"; the stack's log: {', '.join(f'{count} {name}' for name, count in result.log_errors.items())}"
                if result.log_errors else "; nothing wrong in the stack's log") + ".")
     lines.append(
-        "- What limits pages is CPU: they are Django's synchronous views, rendered in Python under one interpreter "
-        "lock per process, and the model page of this swarm is "
+        "- Pages come from the per-process micro-cache (`explorer/page_cache.py`, PAGE_CACHE_SECONDS = 1): each web "
+        "process renders the overview and the model page once a second and serves that render meanwhile without a "
+        "database query, so a page request costs Django's middleware and a hop to a worker thread, not a render; the "
+        "model page of this swarm is "
         f"{rounds[-1].sizes[model_path] / 1024:.0f}"
-        " KiB of HTML. `/api/v1/state` is served from bytes rendered once per crawl, ahead of Django, so its closed "
-        "loop of connections takes whatever CPU the pages leave. With 200 clients waiting, a page's latency is about "
-        "its queue (clients per process) over the process's page throughput, so more web processes help only while "
-        "cores are free: on this 2-core machine, shared with wrk, PostgreSQL, the crawl and whatever else runs here, "
-        "a second process adds less than a core.")
+        " KiB of HTML. `/api/v1/state` is served from bytes ahead of Django, so its closed loop of connections takes "
+        "most of the CPU and the page requests share the rest: with 200 clients waiting, a page's latency is about its "
+        "queue (clients per process) over the process's page throughput. More web processes help while cores are "
+        "free.")
     lines.append(
         "- Database connections: every request's view runs on a thread of its own under ASGI, with a connection of its "
         "own. Unbounded, 134 clients waiting on pages asked for as many PostgreSQL connections and the server (100 "
