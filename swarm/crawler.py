@@ -17,7 +17,6 @@ from hivemind import DHT
 from swarm import dht_reads
 from swarm.coverage import Reachability, build_model_report
 from swarm.records import (
-    MAX_REJECTED_KEPT,
     MODEL_REGISTRY_KEY,
     BlockAnnouncement,
     RegisteredModel,
@@ -122,7 +121,6 @@ def crawl_swarm(dht: DHT, settings: CrawlSettings) -> CrawlSnapshot:
         initial_peers=tuple(settings.initial_peers),
         bootstrap=bootstrap,
         models=reports,
-        rejected=tuple((rejected + bad_blocks)[:MAX_REJECTED_KEPT]),
-        rejected_total=len(rejected) + len(bad_blocks),
+        rejected=tuple(rejected + bad_blocks),  # the snapshot keeps the first MAX_REJECTED_KEPT and counts all
         errors=tuple(errors),
     )

@@ -31,7 +31,6 @@ STRING_CAPS = {
     "repository": 512,
 }
 PREVIEW_CHARS = 200
-MAX_REJECTED_KEPT = 200  # per crawl, with their reasons; beyond that they are only counted
 SPAN_FIELDS = ("start_block", "end_block")
 
 

@@ -20,6 +20,7 @@ class ServerState(str, Enum):
     UNREACHABLE = "unreachable"  # announced online, but did not answer rpc_info in time
 
 
+MAX_REJECTED_KEPT = 200  # rejected records a snapshot keeps with their reasons; beyond that they are only counted
 PETALS_STATE_CODES = {0: ServerState.OFFLINE, 1: ServerState.JOINING, 2: ServerState.ONLINE}
 
 
@@ -110,16 +111,20 @@ class CrawlSnapshot(Frozen):
     initial_peers: tuple[str, ...]
     bootstrap: tuple[BootstrapPeer, ...]
     models: tuple[ModelReport, ...]
-    rejected: tuple[RejectedRecord, ...] = ()  # the first MAX_REJECTED_KEPT of them (swarm.records)
+    rejected: tuple[RejectedRecord, ...] = ()  # the first MAX_REJECTED_KEPT of them
     rejected_total: int = 0  # every record this crawl rejected
     errors: tuple[str, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
-    def _count_kept_rejections(cls, data: Any) -> Any:
-        """A snapshot stored before rejected_total existed kept every rejected record: count those."""
+    def _keep_first_rejections(cls, data: Any) -> Any:
+        """Given every rejected record, keeps the first MAX_REJECTED_KEPT and counts them all in rejected_total (so a
+        flood of junk cannot grow a stored snapshot); a snapshot stored before rejected_total existed is counted the
+        same way."""
         if isinstance(data, dict):
-            data = {**data, "rejected_total": max(data.get("rejected_total") or 0, len(data.get("rejected") or ()))}
+            rejected = tuple(data.get("rejected") or ())
+            data = {**data, "rejected": rejected[:MAX_REJECTED_KEPT],
+                    "rejected_total": max(data.get("rejected_total") or 0, len(rejected))}
         return data
 
     def model(self, dht_prefix: str) -> Optional[ModelReport]:

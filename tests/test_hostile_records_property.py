@@ -18,13 +18,12 @@ from swarm.coverage import Reachability, build_model_report
 from swarm.records import (
     MAX_ADAPTERS,
     MAX_NEXT_PINGS,
-    MAX_REJECTED_KEPT,
     MODEL_REGISTRY_KEY,
     STRING_CAPS,
     parse_blocks,
     parse_model_registry,
 )
-from swarm.snapshot import BootstrapPeer, CrawlSnapshot
+from swarm.snapshot import MAX_REJECTED_KEPT, BootstrapPeer, CrawlSnapshot
 from tests.snapshots import PEERS
 
 pytestmark = pytest.mark.django_db
@@ -109,12 +108,11 @@ def parse_like_a_crawl(raw: dict) -> tuple[CrawlSnapshot, int]:
     announcements, bad_blocks = parse_blocks([(model.dht_prefix, model.num_blocks) for model in registered], raw)
     reachability = {peer: Reachability(reachable=index % 2 == 0, rtt_s=0.01, error=None if index % 2 == 0 else MARKUP)
                     for index, peer in enumerate(PEERS)}
-    everything = rejected + bad_blocks
     snapshot = CrawlSnapshot(
         started_at=time.time(), duration_s=0.1, initial_peers=(), bootstrap=(BootstrapPeer(maddr="x", reachable=True),),
         models=tuple(build_model_report(model.dht_prefix, model.num_blocks, model.repository, True,
                                         announcements[model.dht_prefix], reachability) for model in registered),
-        rejected=tuple(everything[:MAX_REJECTED_KEPT]), rejected_total=len(everything),
+        rejected=tuple(rejected + bad_blocks),
     )
     keys = [MODEL_REGISTRY_KEY] + [f"{model.dht_prefix}.{block}" for model in registered
                                    for block in range(model.num_blocks)]

@@ -11,7 +11,8 @@ from hivemind.utils import get_dht_time
 
 from swarm.crawler import CrawlSettings, crawl_swarm
 from swarm.dht_client import get_dht
-from swarm.records import MAX_REJECTED_KEPT, PREVIEW_CHARS, STRING_CAPS
+from swarm.records import PREVIEW_CHARS, STRING_CAPS
+from swarm.snapshot import MAX_REJECTED_KEPT
 
 pytestmark = pytest.mark.swarm
 

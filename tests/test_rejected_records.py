@@ -6,8 +6,7 @@ import time
 import pytest
 
 from explorer.ingest import store_crawl
-from swarm.records import MAX_REJECTED_KEPT
-from swarm.snapshot import CrawlSnapshot, RejectedRecord
+from swarm.snapshot import MAX_REJECTED_KEPT, CrawlSnapshot, RejectedRecord
 from tests.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,3 +47,11 @@ def test_a_snapshot_stored_before_the_total_existed_counts_the_records_it_kept()
     stored = with_rejections(3).model_dump()
     del stored["rejected_total"]
     assert CrawlSnapshot.model_validate(stored).rejected_total == 3
+
+
+def test_a_snapshot_keeps_the_first_rejected_records_and_counts_them_all():
+    flood = [RejectedRecord(key="m.0", subkey=f"junk-{index}", reason="subkey is not a valid peer id")
+             for index in range(MAX_REJECTED_KEPT + 50)]
+    kept = snapshot(time.time(), []).model_dump()
+    capped = CrawlSnapshot.model_validate({**kept, "rejected": flood})
+    assert capped.rejected == tuple(flood[:MAX_REJECTED_KEPT]) and capped.rejected_total == MAX_REJECTED_KEPT + 50
