@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from django.conf import settings
@@ -150,25 +152,68 @@ def child_env(swarm_peers, redis_url, tmp_path, **extra_env) -> dict:
     return env
 
 
+class Child:
+    """A process started by `child`, in a session of its own, with its log."""
+
+    def __init__(self, process: subprocess.Popen, log_path: Path, what: str):
+        self.process, self.log_path, self.what = process, log_path, what
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return f"--- {self.what} log ---\n{self.log()[-chars:]}"
+
+    def kill_group(self, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@contextmanager
+def child(argv: list[str], log_path: Path, env: dict, what: str, ready: Optional[bytes] = None,
+          timeout: float = 180.0, grace: float = 20.0):
+    """Runs argv in a session of its own, waits for `ready` in its log; at the end SIGTERM, then SIGKILL, to the
+    whole session (a celery worker's DHT process and p2p daemon included)."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    started = Child(process, log_path, what)
+    try:
+        if ready is not None:
+            wait_until(lambda: ready in log_path.read_bytes() or process.poll() is not None, timeout=timeout,
+                       what=f"the {what} to be ready")
+            if process.poll() is not None:
+                pytest.fail(f"the {what} exited:\n{started.log_tail()}")
+        yield started
+    finally:
+        started.kill_group(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        started.kill_group(signal.SIGKILL)  # also what the main process left behind
+        if process.poll() is None:
+            process.wait()
+
+
+def celery_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", *args]
+
+
 @contextmanager
 def celery_process(argv: list[str], ready: bytes, log_path: Path, env: dict, what: str):
-    """Runs `celery -A config ARGV`, waits for `ready` in its log, always stops it."""
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *argv], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: ready in log_path.read_bytes() or process.poll() is not None, timeout=120,
-                   what=f"the {what} to be ready")
-        if process.poll() is not None:
-            pytest.fail(f"the {what} exited:\n{log_path.read_text()[-3000:]}")
-        yield process, log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """Runs `celery -A config ARGV`, waits for `ready` in its log, always stops it (and what it forked)."""
+    with child(celery_argv(*argv), log_path, env, what, ready=ready, timeout=120, grace=30) as started:
+        yield started.process, log_path
 
 
 @contextmanager

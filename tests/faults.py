@@ -1,12 +1,11 @@
-"""Helpers for the fault tests (tests/test_faults_*.py): child processes in sessions of their own (so that killing
-one also kills the DHT process and p2p daemon it forked), a Redis of a test's own, a crawl held inside its DHT
-phase (its worker's DHT process paused), and a check that no crawl was stored half-way."""
+"""Helpers for the fault tests (tests/test_faults_*.py): workers, beat and a web server as children in sessions of
+their own (tests.conftest.child: killing one also kills the DHT process and p2p daemon it forked), a Redis of a
+test's own, a crawl held inside its DHT phase (its worker's DHT process paused), and a check that no crawl was
+stored half-way."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -14,64 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
-import pytest
-
 from swarm.localswarm.processes import wait_until
-from tests.conftest import ROOT, child_env
-
-class Child:
-    def __init__(self, process: subprocess.Popen, log_path: Path, what: str):
-        self.process, self.log_path, self.what = process, log_path, what
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return f"--- {self.what} log ---\n{self.log()[-chars:]}"
-
-    def kill_group(self, sig: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(self.process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-@contextmanager
-def child(argv: list[str], log_path: Path, env: dict, what: str, ready: Optional[bytes] = None,
-          timeout: float = 180.0):
-    """Runs argv in a session of its own, waits for `ready` in its log; at the end SIGTERM, then SIGKILL, to the
-    whole session (a celery worker's DHT process and p2p daemon included)."""
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-    started = Child(process, log_path, what)
-    try:
-        if ready is not None:
-            wait_until(lambda: ready in log_path.read_bytes() or process.poll() is not None, timeout=timeout,
-                       what=f"the {what} to be ready")
-            if process.poll() is not None:
-                pytest.fail(f"the {what} exited:\n{started.log_tail()}")
-        yield started
-    finally:
-        started.kill_group(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        started.kill_group(signal.SIGKILL)  # also what the main process left behind
-        if process.poll() is None:
-            process.wait()
-
-
-def celery_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "config", *args]
+from tests.conftest import Child, celery_argv, child, child_env
 
 
 def worker_argv(queue: str, name: str) -> list[str]:
