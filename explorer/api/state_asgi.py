@@ -76,7 +76,8 @@ def with_state_fast_path(django_application):
         if state is None:
             state = await database_sync_to_async(rendered_state)()
         body, gzipped = state.for_encoding((_header(scope, b"accept-encoding") or b"").decode("latin-1"))
-        headers = _security_headers(_is_secure(scope)) + [(b"expires", http_date().encode()), (b"content-length", str(len(body)).encode())]
+        headers = _security_headers(_is_secure(scope)) + [(b"expires", http_date().encode()),
+                                                          (b"content-length", str(len(body)).encode())]
         if gzipped:
             headers.append((b"content-encoding", b"gzip"))
         if _header(scope, b"origin") is not None:
