@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, Optional, Sequence
 
 from swarm.records import BlockAnnouncement
 from swarm.snapshot import ModelReport, ServerRecord, ServerState
@@ -12,9 +12,14 @@ from swarm.snapshot import ModelReport, ServerRecord, ServerState
 
 @dataclass(frozen=True)
 class Reachability:
+    """The verdict on one server (swarm.verdicts): reachable or not, the check that led there (answered, no_answer,
+    not_checked) and how many checks running it has failed."""
+
     reachable: bool
     rtt_s: Optional[float] = None
     error: Optional[str] = None
+    check: Optional[str] = None
+    failed_checks: int = 0
 
 
 def group_by_server(announcements: Iterable[BlockAnnouncement]) -> dict[str, list[BlockAnnouncement]]:
@@ -52,6 +57,8 @@ def build_server(
         reachable=None if reachability is None else reachability.reachable,
         rpc_info_rtt_s=None if reachability is None else reachability.rtt_s,
         reachability_error=None if reachability is None else reachability.error,
+        check=None if reachability is None else reachability.check,
+        failed_checks=0 if reachability is None else reachability.failed_checks,
         expires_at=latest.expires_at,
         **latest.extra,
     )
@@ -77,6 +84,16 @@ def replication_per_block(
     return tuple(counts)
 
 
+def _with_carried(counts: tuple[int, ...], carried: Sequence[ServerRecord]) -> tuple[int, ...]:
+    """Replication counts with servers carried over from the previous crawl (online there) added over their span."""
+    totals = list(counts)
+    for server in carried:
+        for block in server.blocks:
+            if 0 <= block < len(totals):
+                totals[block] += 1
+    return tuple(totals)
+
+
 def build_model_report(
     dht_prefix: str,
     num_blocks: int,
@@ -84,26 +101,24 @@ def build_model_report(
     in_registry: bool,
     announcements: list[BlockAnnouncement],
     reachability: Mapping[str, Reachability],
+    carried: Sequence[ServerRecord] = (),
 ) -> ModelReport:
-    servers = tuple(
-        sorted(
-            (
-                build_server(dht_prefix, items, reachability.get(peer_id))
-                for peer_id, items in group_by_server(announcements).items()
-            ),
-            key=lambda server: (server.start_block, server.end_block, server.peer_id),
-        )
-    )
-    replication = replication_per_block(num_blocks, announcements, reachability, require_reachable=True)
+    """`carried`: online servers of the previous crawl whose records this crawl missed (swarm.verdicts.carried_over),
+    counted as they were."""
+    built = [build_server(dht_prefix, items, reachability.get(peer_id))
+             for peer_id, items in group_by_server(announcements).items()]
+    servers = tuple(sorted(built + list(carried),
+                           key=lambda server: (server.start_block, server.end_block, server.peer_id)))
+    replication = _with_carried(
+        replication_per_block(num_blocks, announcements, reachability, require_reachable=True), carried)
     return ModelReport(
         dht_prefix=dht_prefix,
         num_blocks=num_blocks,
         repository=repository,
         in_registry=in_registry,
         replication=replication,
-        announced_replication=replication_per_block(
-            num_blocks, announcements, reachability, require_reachable=False
-        ),
+        announced_replication=_with_carried(
+            replication_per_block(num_blocks, announcements, reachability, require_reachable=False), carried),
         healthy=num_blocks > 0 and all(count > 0 for count in replication),
         servers=servers,
     )

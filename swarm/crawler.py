@@ -1,21 +1,29 @@
 """Crawls a Petals swarm through a DHT client and returns one typed CrawlSnapshot.
 
 Two round trips to the DHT process: the model registry (with bootstrap pings alongside), then every block key of
-every model in one get_many followed there by rpc_info on every server announced online, concurrently. Each is
-bounded by a deadline, so a crashed or stuck DHT process fails the crawl instead of hanging it.
+every model in one get_many, capped (swarm.admission), followed there by rpc_info checks on the servers announced
+online (swarm.reachability). Each round trip is watched by swarm.dht_calls: a DHT process that dies, stops answering
+or loses its p2p daemon fails the crawl at once (DHTUnavailable: the caller restarts the client), as does a worker
+that is asked to stop. The checks and the previous crawl's verdicts give each server's reachability
+(swarm.verdicts), so that our own trouble never reads as the swarm's.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 from hivemind import DHT
 
 from swarm import dht_reads
+from swarm.admission import Caps, Cut
 from swarm.coverage import Reachability, build_model_report
+from swarm.dht_calls import UNRESPONSIVE_AFTER_S, CallAbandoned, DHTCall, DHTCallFailed, DHTUnavailable
+from swarm.reachability import CheckPolicy
 from swarm.records import (
     MODEL_REGISTRY_KEY,
     BlockAnnouncement,
@@ -23,9 +31,13 @@ from swarm.records import (
     parse_blocks,
     parse_model_registry,
 )
-from swarm.snapshot import BootstrapPeer, CrawlSnapshot, RejectedRecord
+from swarm.snapshot import NO_ANSWER, BootstrapPeer, CrawlChecks, CrawlSnapshot, RejectedRecord
+from swarm.verdicts import DEFAULT_CONFIRMATIONS, PriorVerdict, carried_over, conclude_all, prior_verdicts
+
+logger = logging.getLogger(__name__)
 
 MAX_MODELS = 256
+SEED_BATCH = 200  # peer ids per message when seeding a new DHT client's memory (hivemind's pipe wants them small)
 
 
 @dataclass(frozen=True)
@@ -33,23 +45,41 @@ class CrawlSettings:
     initial_peers: tuple[str, ...]
     configured_models: Mapping[str, int] = field(default_factory=dict)  # dht_prefix -> num_blocks
     reachability_timeout: float = 5.0
+    check_concurrency: int = 64
+    check_budget: float = 6.0  # seconds for all rpc_info checks of a crawl
+    confirmations: int = DEFAULT_CONFIRMATIONS  # failed checks running before a reachable server is unreachable
+    caps: Caps = field(default_factory=Caps)
     bootstrap_timeout: float = 5.0
     read_timeout: float = 60.0
+    unresponsive_after: float = UNRESPONSIVE_AFTER_S
+
+    @property
+    def check_policy(self) -> CheckPolicy:
+        return CheckPolicy(self.reachability_timeout, self.check_concurrency, self.check_budget)
 
 
 class CrawlFailed(RuntimeError):
     pass
 
 
-def _run(dht: DHT, coroutine, timeout: float, what: str):
-    future = dht.run_coroutine(coroutine, return_future=True)
+class DHTClientBroken(CrawlFailed):
+    """Our own DHT process died, stopped answering or lost its p2p daemon: the crawl says nothing about the swarm,
+    and the client must be restarted (swarm.dht_client.discard_dht)."""
+
+
+class CrawlAbandoned(CrawlFailed):
+    """The worker was asked to stop during the crawl."""
+
+
+def _wait(call: DHTCall, timeout: float, settings: CrawlSettings, stop: Optional[threading.Event]):
     try:
-        return future.result(timeout=timeout)
-    except TimeoutError as error:
-        future.cancel()
-        raise CrawlFailed(f"{what}: the DHT gave no answer within {timeout:g} s") from error
-    except Exception as error:
-        raise CrawlFailed(f"{what}: {error}") from error
+        return call.result(timeout, unresponsive_after=settings.unresponsive_after, stop=stop)
+    except DHTUnavailable as error:
+        raise DHTClientBroken(str(error)) from error
+    except CallAbandoned as error:
+        raise CrawlAbandoned(str(error)) from error
+    except DHTCallFailed as error:
+        raise CrawlFailed(str(error)) from error
 
 
 def select_models(
@@ -69,58 +99,100 @@ def select_models(
     return chosen[:MAX_MODELS], set(registry), rejected
 
 
-def _read_models(dht: DHT, settings: CrawlSettings) -> tuple[list[RegisteredModel], set[str], list[RejectedRecord]]:
-    raw = _run(dht, partial(dht_reads.read_keys, keys=[MODEL_REGISTRY_KEY]), settings.read_timeout,
-               "reading the model registry")
-    registered, rejected = parse_model_registry(raw[MODEL_REGISTRY_KEY])
+def seed_reachable(dht: DHT, priors: Mapping[str, PriorVerdict], settings: CrawlSettings) -> None:
+    """Once per DHT client: tells its process which servers the stored history last saw reachable, so that its
+    first crawl checks them first (a new client remembers nothing)."""
+    if getattr(dht, "swarm_explorer_seeded", False):
+        return
+    peers = sorted(peer for peer, prior in priors.items() if prior.reachable)
+    for begin in range(0, len(peers), SEED_BATCH):
+        call = DHTCall(dht, partial(dht_reads.remember_reachable, peer_ids=peers[begin: begin + SEED_BATCH]),
+                       "seeding the DHT client's memory of reachable servers")
+        _wait(call, settings.read_timeout, settings, None)
+    dht.swarm_explorer_seeded = True
+
+
+def _cut_records(cuts: Sequence[Cut]) -> tuple[list[RejectedRecord], int]:
+    """One rejected record per cut, and how many records the cuts stand for beyond one each."""
+    records = [RejectedRecord(key=cut.key, reason=cut.reason, value_preview=f"{cut.count:,} records")
+               for cut in cuts]
+    return records, sum(cut.count - 1 for cut in cuts)
+
+
+def _read_models(dht: DHT, settings: CrawlSettings, stop: Optional[threading.Event]
+                 ) -> tuple[list[RegisteredModel], set[str], list[RejectedRecord], int]:
+    call = DHTCall(dht, partial(dht_reads.read_registry, caps=settings.caps), "reading the model registry")
+    entries, cuts = _wait(call, settings.read_timeout, settings, stop)
+    registered, rejected = parse_model_registry(entries)
     models, in_registry, over_cap = select_models(registered, settings.configured_models)
-    return models, in_registry, rejected + over_cap
+    cut_records, uncounted = _cut_records(cuts)
+    return models, in_registry, rejected + over_cap + cut_records, uncounted
 
 
 def _read_blocks(
-    dht: DHT, models: list[RegisteredModel], settings: CrawlSettings
-) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord], dict[str, Reachability]]:
+    dht: DHT, models: list[RegisteredModel], settings: CrawlSettings, priors: Mapping[str, PriorVerdict],
+    stop: Optional[threading.Event],
+) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord], int, dict[str, Reachability], CrawlChecks]:
     """Every block of every model read and its online servers checked, in one command to the DHT process; per model,
-    the announcements that passed, the rejected records and the reachability of each server checked."""
-    raw, checks = _run(
-        dht,
-        partial(dht_reads.read_blocks_and_check, models=[(model.dht_prefix, model.num_blocks) for model in models],
-                timeout=settings.reachability_timeout),
-        settings.read_timeout + settings.reachability_timeout,
-        "reading block records and checking servers' rpc_info",
-    )
-    announcements, rejected = parse_blocks([(model.dht_prefix, model.num_blocks) for model in models], raw)
-    return announcements, rejected, {peer: Reachability(*result) for peer, result in checks.items()}
+    the announcements that passed, the rejected records (and how many more the caps' summaries stand for), each
+    checked server's verdict and how the checks went."""
+    prefixes = [(model.dht_prefix, model.num_blocks) for model in models]
+    call = DHTCall(dht, partial(dht_reads.read_blocks_and_check, models=prefixes, policy=settings.check_policy,
+                                caps=settings.caps), "reading block records and checking servers' rpc_info")
+    raw, cuts, checks, health = _wait(call, settings.read_timeout + settings.check_budget + 5, settings, stop)
+    if not health.pop("daemon_alive", True):
+        raise DHTClientBroken("reading block records and checking servers' rpc_info: our p2p daemon exited during the "
+                          "checks, so they say nothing about the servers")
+    replies = health.pop("rejected_replies", [])
+    logger.info("block records read in %.2f s, %d keys read again in %.2f s (a server's span had gaps), checks "
+                "%.2f s", health.pop("read_s"), health.pop("reread_keys"), health.pop("reread_s"), health["duration_s"])
+    announcements, rejected = parse_blocks(prefixes, raw)
+    rejected += [RejectedRecord(key="rpc_info", subkey=peer_id, reason=reason) for peer_id, reason in replies]
+    cut_records, uncounted = _cut_records(cuts)
+    verdicts = conclude_all(checks, priors, settings.confirmations)
+    held = sum(1 for verdict in verdicts.values() if verdict.check == NO_ANSWER and verdict.reachable)
+    return announcements, rejected + cut_records, uncounted, verdicts, CrawlChecks(**health, held=held)
 
 
-def crawl_swarm(dht: DHT, settings: CrawlSettings) -> CrawlSnapshot:
+def crawl_swarm(dht: DHT, settings: CrawlSettings, previous: Optional[CrawlSnapshot] = None,
+                stop: Optional[threading.Event] = None) -> CrawlSnapshot:
+    """One crawl. `previous`: the latest stored crawl, which the verdicts go on from (swarm.verdicts); `stop`: set
+    when the worker is asked to stop, which abandons the crawl (CrawlAbandoned)."""
+    priors = prior_verdicts(previous.servers) if previous is not None else {}
     started_at, started = time.time(), time.perf_counter()
     errors: list[str] = []
-    bootstrap_future = dht.run_coroutine(
-        partial(dht_reads.ping_bootstrap_peers, maddrs=settings.initial_peers, timeout=settings.bootstrap_timeout),
-        return_future=True,
-    )
-    models, in_registry, rejected = _read_models(dht, settings)
-    announcements, bad_blocks, reachability = _read_blocks(dht, models, settings)
+    seed_reachable(dht, priors, settings)
+    bootstrap_call = DHTCall(dht, partial(dht_reads.ping_bootstrap_peers, maddrs=settings.initial_peers,
+                                          timeout=settings.bootstrap_timeout), "pinging bootstrap peers")
+    models, in_registry, rejected, uncounted = _read_models(dht, settings, stop)
+    announcements, bad_blocks, more_uncounted, reachability, checks = _read_blocks(dht, models, settings, priors, stop)
     try:
-        bootstrap = tuple(BootstrapPeer(**item)
-                          for item in bootstrap_future.result(timeout=settings.bootstrap_timeout + 5))
-    except Exception as error:
+        bootstrap = tuple(BootstrapPeer(**item) for item in _wait(bootstrap_call, settings.bootstrap_timeout + 5,
+                                                                   settings, stop))
+    except (DHTClientBroken, CrawlAbandoned):
+        raise
+    except CrawlFailed as error:
         errors.append(f"pinging bootstrap peers failed: {error}")
         bootstrap = tuple(BootstrapPeer(maddr=maddr, reachable=False, error="not checked")
                           for maddr in settings.initial_peers)
 
     reports = tuple(
-        build_model_report(model.dht_prefix, model.num_blocks, model.repository, model.dht_prefix in in_registry,
-                           announcements[model.dht_prefix], reachability)
+        build_model_report(
+            model.dht_prefix, model.num_blocks, model.repository, model.dht_prefix in in_registry,
+            announcements[model.dht_prefix], reachability,
+            carried_over(previous.model(model.dht_prefix) if previous is not None else None,
+                         {item.peer_id for item in announcements[model.dht_prefix]}, settings.confirmations))
         for model in models
     )
+    every_rejected = rejected + bad_blocks
     return CrawlSnapshot(
         started_at=started_at,
         duration_s=time.perf_counter() - started,
         initial_peers=tuple(settings.initial_peers),
         bootstrap=bootstrap,
         models=reports,
-        rejected=tuple(rejected + bad_blocks),  # the snapshot keeps the first MAX_REJECTED_KEPT and counts all
+        rejected=tuple(every_rejected),  # the snapshot keeps the first MAX_REJECTED_KEPT
+        rejected_total=len(every_rejected) + uncounted + more_uncounted,
         errors=tuple(errors),
+        checks=checks,
     )

@@ -59,6 +59,23 @@ def get_dht(initial_peers: Sequence[str]) -> DHT:
         return _dht
 
 
+def discard_dht(dht: DHT, reason: str) -> None:
+    """Kills this DHT client if it is still the process's one (it died, stopped answering or lost its p2p daemon):
+    the next get_dht starts a fresh one, with no restart of the worker. Its p2p daemon exits with it."""
+    global _dht, _dht_peers
+    with _lock:
+        if _dht is not dht:
+            return
+        logger.warning("discarding the DHT client: %s", reason)
+        try:
+            if dht.is_alive():
+                dht.kill()
+            dht.join(5)
+        except Exception:
+            logger.warning("killing the DHT client failed", exc_info=True)
+        _dht, _dht_peers = None, ()
+
+
 def shutdown_dht() -> None:
     with _lock:
         _shutdown_locked()

@@ -1,84 +1,213 @@
-"""Coroutines that run inside the hivemind DHT process (via DHT.run_coroutine): raw reads, pings and rpc_info calls.
+"""Coroutines that run inside the hivemind DHT process (via DHT.run_coroutine): raw reads, pings and rpc_info checks.
 
-They must live in an importable module (the DHT process unpickles them by name) and return plain picklable data;
-parsing happens in the caller's process (swarm.records). Their arguments must stay small: hivemind's command pipe
-into the DHT process breaks on messages of more than its buffer (a non-blocking read of a partly written message
-fails with EAGAIN, and the next command then kills the DHT process), so a crawl sends the models, never the keys
-or the peer ids of a large swarm. Results come back through another channel, which carries any size.
+They must live in an importable module (the DHT process unpickles them by name) and their arguments must stay small:
+hivemind's command pipe into the DHT process breaks on messages of more than its buffer (a non-blocking read of a
+partly written message fails with EAGAIN, and the next command then kills the DHT process), so a crawl sends the
+models, never the keys or the peer ids of a large swarm. Results come back through another channel, which carries
+any size, but hivemind only logs a result it cannot pickle and the caller is never told: so each coroutine here is
+`handed_back`, which pickles its result (or its error) itself, and swarm.dht_calls unpickles it. Everything read is
+bounded on the way (swarm.dht_bounds, swarm.admission) and parsed in the caller's process (swarm.records).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
+import pickle
 import time
+from dataclasses import asdict
 from typing import Any, Optional, Sequence
 
 from hivemind.dht import DHT, DHTNode
 from hivemind.p2p import PeerID
-from hivemind.proto import dht_pb2, runtime_pb2
-from hivemind.utils import MSGPackSerializer
+from hivemind.proto import dht_pb2
 from hivemind.utils.multiaddr import Multiaddr
 
-import swarm.compat  # noqa: F401  (restores hivemind names petals needs; must come before petals)
-
-# isort: split
-from petals.server.handler import TransformerConnectionHandler
-
-from swarm.records import announced_online
+from swarm import reachability
+from swarm.admission import Caps, Cut, admit, cap_subkeys
+from swarm.dht_bounds import BoundedSerializer
+from swarm.records import MODEL_REGISTRY_KEY, announced_online
 
 RawEntries = Optional[Any]  # dict subkey -> (value, expiration) for dictionary keys, else the plain value
+MAX_SUBKEY_CHARS = 256
+
+
+class DHTCoroutineError(RuntimeError):
+    """A coroutine failed inside the DHT process; the message names the error (the error itself may not pickle)."""
+
+
+def handed_back(coroutine_function):
+    """Makes a DHT-process coroutine return its result pickled (bytes), and fail with a DHTCoroutineError that
+    always pickles: then the caller always learns what happened (swarm.dht_calls unpickles the bytes)."""
+
+    @functools.wraps(coroutine_function)
+    async def run(*args, **kwargs) -> bytes:
+        try:
+            result = await coroutine_function(*args, **kwargs)
+        except Exception as error:
+            raise DHTCoroutineError(f"{type(error).__name__}: {_error_text(error)}") from None
+        try:
+            return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # a bound in swarm.dht_bounds let something through: say so, never hang
+            raise DHTCoroutineError(f"the result could not be handed back: {type(error).__name__}: "
+                                    f"{_error_text(error)}") from None
+
+    return run
+
+
+def _error_text(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _subkey(subkey: Any, index: int) -> Any:
+    """A subkey as handed back: strings up to MAX_SUBKEY_CHARS and plain scalars as they are, anything else named
+    (the parser rejects it as not a peer id)."""
+    if isinstance(subkey, str) and len(subkey) <= MAX_SUBKEY_CHARS or isinstance(subkey, (int, float, bool)):
+        return subkey
+    return f"<{type(subkey).__name__} subkey #{index}>"
 
 
 def _plain(found, interned: Optional[dict] = None) -> RawEntries:
-    """A found value as plain data. With `interned`, a value equal to one the same subkey wrote with the same
-    expiration under another key becomes that same object, so that pickling the result sends it once (a server's
-    record is repeated under every block it serves: twenty-fold less to send, and to hold, for a large swarm)."""
+    """A found value as plain data (values already bounded by BoundedSerializer). With `interned`, a value equal to
+    one the same subkey wrote with the same expiration under another key becomes that same object, so that pickling
+    the result sends it once (a server's record is repeated under every block it serves: twenty-fold less to send,
+    and to hold, for a large swarm)."""
     if found is None:
         return None
     if not isinstance(found.value, dict):
         return found.value
     entries = {}
-    for subkey, item in found.value.items():
+    for index, (subkey, item) in enumerate(found.value.items()):
         value = item.value
+        subkey = _subkey(subkey, index)
         if interned is not None:
-            try:
-                slot = (subkey, item.expiration_time)
-                earlier = interned.setdefault(slot, value)
-            except TypeError:  # unhashable subkey: only a hostile peer writes one
-                earlier = value
+            slot = (subkey, item.expiration_time)
+            earlier = interned.setdefault(slot, value)
             value = earlier if earlier is value or earlier == value else value
         entries[subkey] = (value, item.expiration_time)
     return entries
 
 
 READ_PASSES = 3
+ISOLATED_READS = 32  # keys read one by one at once, in the passes after the first
 
 
-async def read_keys(_dht: DHT, node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
+async def _read_keys(node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
     """Reads many keys at once (latest values, not yet expired); returns key -> raw entries or None.
 
     A DHT reply that is lost or late (hivemind waits `wait_timeout` for each) looks exactly like an empty key, and
     with thousands of records a busy peer's reply can be late; so keys that came back empty are read again, up to
-    READ_PASSES in all. Keys that really are empty cost those extra passes, nothing else."""
+    READ_PASSES in all. hivemind asks each DHT node for all the keys it may hold in one request, so one huge key (a
+    value of megabytes, tens of thousands of subkeys) can lose the whole reply and every key in it: the later passes
+    read each missing key on its own, so that a hostile key can only lose itself. Keys that really are empty cost
+    those extra passes, nothing else."""
+    node.protocol.serializer = BoundedSerializer  # values past a bound come out as RejectedValue, never raise
     found: dict[str, RawEntries] = {}
     interned: dict = {}
-    missing = list(dict.fromkeys(keys))
-    for _ in range(READ_PASSES):
-        if not missing:
-            break
-        result = await node.get_many(missing, math.inf, num_workers=min(len(missing), 256))
-        for key in missing:
+    slots = asyncio.Semaphore(ISOLATED_READS)
+
+    def keep(result: dict, wanted: Sequence[str]) -> None:
+        for key in wanted:
             value = _plain(result.get(key), interned)
             if value is not None:
                 found[key] = value
+
+    async def read_alone(key: str) -> None:
+        async with slots:
+            keep(await node.get_many([key], math.inf), [key])
+
+    missing = list(dict.fromkeys(keys))
+    if missing:
+        keep(await node.get_many(missing, math.inf, num_workers=min(len(missing), 256)), missing)
+    for _ in range(READ_PASSES - 1):
         missing = [key for key in missing if key not in found]
+        if not missing:
+            break
+        await asyncio.gather(*(read_alone(key) for key in missing))
     return {key: found.get(key) for key in keys}
 
 
-def _error_text(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    return text if len(text) <= 300 else text[:299] + "…"
+def _announced_span(value: Any, num_blocks: int) -> Optional[range]:
+    """The span a ServerInfo value announces, when it is a plausible one."""
+    extra = value[2] if isinstance(value, tuple) and len(value) == 3 else None
+    start, end = (extra.get("start_block"), extra.get("end_block")) if isinstance(extra, dict) else (None, None)
+    if type(start) is int and type(end) is int and 0 <= start < end <= num_blocks:
+        return range(start, end)
+    return None
+
+
+# this process's last crawl: per model, the span of each server that announced it online and answered rpc_info
+last_answered_spans: dict[str, dict[str, range]] = {}
+
+
+def incomplete_keys(raw: dict[str, RawEntries], models: Sequence[tuple[str, int]],
+                    expected_spans: Optional[dict[str, dict[str, range]]] = None) -> list[str]:
+    """Block keys that lack the record of a server whose record under another block of the model announces a span
+    covering them, or (with `expected_spans`) of a server that answered in the last crawl: a DHT node that missed
+    the server's latest store (busy, just joined) answered for that key."""
+    incomplete = []
+    for prefix, num_blocks in models:
+        expected: dict[int, set] = {}
+        for subkey, span in (expected_spans or {}).get(prefix, {}).items():
+            for covered in span:
+                if covered < num_blocks:
+                    expected.setdefault(covered, set()).add(subkey)
+        for block in range(num_blocks):
+            entries = raw.get(f"{prefix}.{block}")
+            for subkey, item in (entries.items() if isinstance(entries, dict) else ()):
+                for covered in _announced_span(item[0], num_blocks) or ():
+                    expected.setdefault(covered, set()).add(subkey)
+        for block, peers in expected.items():
+            entries = raw.get(f"{prefix}.{block}")
+            if not isinstance(entries, dict) or not peers <= entries.keys():
+                incomplete.append(f"{prefix}.{block}")
+    return incomplete
+
+
+async def _complete_spans(node: DHTNode, raw: dict[str, RawEntries], models: Sequence[tuple[str, int]]) -> int:
+    """Reads again, each on its own, the keys that `incomplete_keys` finds, merging what comes back (the later
+    expiration of each subkey wins); up to READ_PASSES - 1 times. Returns how many keys were read again."""
+    reread = 0
+    for _ in range(READ_PASSES - 1):
+        keys = incomplete_keys(raw, models, last_answered_spans)
+        if not keys:
+            break
+        reread += len(keys)
+        again = await _read_keys_alone(node, keys)
+        for key, entries in again.items():
+            before = raw.get(key)
+            if not isinstance(entries, dict):
+                continue
+            merged = dict(before) if isinstance(before, dict) else {}
+            for subkey, item in entries.items():
+                if subkey not in merged or merged[subkey][1] < item[1]:
+                    merged[subkey] = item
+            raw[key] = merged
+    return reread
+
+
+async def _read_keys_alone(node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
+    slots = asyncio.Semaphore(ISOLATED_READS)
+
+    async def read(key: str) -> tuple[str, RawEntries]:
+        async with slots:
+            return key, _plain((await node.get_many([key], math.inf)).get(key))
+
+    return dict(await asyncio.gather(*(read(key) for key in keys)))
+
+
+@handed_back
+async def read_keys(_dht: DHT, node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
+    return await _read_keys(node, keys)
+
+
+@handed_back
+async def read_registry(_dht: DHT, node: DHTNode, caps: Caps) -> tuple[RawEntries, list[Cut]]:
+    """The model registry, at most `caps.models_in_registry` of its subkeys."""
+    raw = await _read_keys(node, [MODEL_REGISTRY_KEY])
+    return cap_subkeys(raw[MODEL_REGISTRY_KEY], caps.models_in_registry, MODEL_REGISTRY_KEY)
 
 
 async def _ping_bootstrap(node: DHTNode, maddr: str, timeout: float) -> dict:
@@ -100,34 +229,78 @@ async def _ping_bootstrap(node: DHTNode, maddr: str, timeout: float) -> dict:
     return {"maddr": maddr, "peer_id": peer_id.to_base58(), "reachable": False, "rtt_s": None, "error": error_text}
 
 
+@handed_back
 async def ping_bootstrap_peers(_dht: DHT, node: DHTNode, maddrs: Sequence[str], timeout: float) -> list[dict]:
     return list(await asyncio.gather(*(_ping_bootstrap(node, maddr, timeout) for maddr in maddrs)))
 
 
-async def _rpc_info(node: DHTNode, peer_id: str, timeout: float) -> tuple[bool, Optional[float], Optional[str]]:
-    started = time.perf_counter()
-    try:
-        stub = TransformerConnectionHandler.get_stub(node.p2p, PeerID.from_base58(peer_id))
-        response = await asyncio.wait_for(stub.rpc_info(runtime_pb2.ExpertUID(uid="")), timeout)
-        MSGPackSerializer.loads(response.serialized_info)
-        return True, time.perf_counter() - started, None
-    except asyncio.TimeoutError:
-        return False, None, f"rpc_info: no answer within {timeout:g} s"
-    except Exception as error:
-        return False, None, f"rpc_info: {_error_text(error)}"
+def _remember_answered_spans(raw: dict[str, RawEntries], models: Sequence[tuple[str, int]],
+                             checks: dict[str, tuple]) -> None:
+    answered = {peer for peer, (outcome, _, _) in checks.items() if outcome == reachability.ANSWERED}
+    last_answered_spans.clear()
+    for prefix, num_blocks in models:
+        spans = last_answered_spans.setdefault(prefix, {})
+        for block in range(num_blocks):
+            entries = raw.get(f"{prefix}.{block}")
+            for subkey, item in (entries.items() if isinstance(entries, dict) else ()):
+                if subkey in answered and subkey not in spans:
+                    span = _announced_span(item[0], num_blocks)
+                    if span is not None:
+                        spans[subkey] = span
 
 
-async def check_servers(_dht: DHT, node: DHTNode, peer_ids: Sequence[str], timeout: float) -> dict[str, tuple]:
-    """Calls rpc_info on every peer concurrently, each bounded by timeout: peer_id -> (reachable, rtt_s, error)."""
-    results = await asyncio.gather(*(_rpc_info(node, peer_id, timeout) for peer_id in peer_ids))
-    return dict(zip(peer_ids, results))
-
-
+@handed_back
 async def read_blocks_and_check(_dht: DHT, node: DHTNode, models: Sequence[tuple[str, int]],
-                                timeout: float) -> tuple[dict[str, RawEntries], dict[str, tuple]]:
-    """Every block key of these (dht_prefix, num_blocks) models in one get_many, then rpc_info on every peer that
-    announced itself online in them (bounded by timeout); the raw entries by key and the checks by peer id."""
+                                policy: reachability.CheckPolicy, caps: Caps
+                                ) -> tuple[dict[str, RawEntries], list[Cut], dict[str, tuple], dict]:
+    """Every block key of these (dht_prefix, num_blocks) models in one get_many, the caps applied, then rpc_info on
+    every admitted peer that announced itself online (swarm.reachability): the raw entries by key, what the caps
+    left out, the checks by peer id and how the checks went."""
     keys = [f"{prefix}.{block}" for prefix, num_blocks in models for block in range(num_blocks)]
-    raw = await read_keys(_dht, node, keys)
-    checks = await check_servers(_dht, node, sorted(announced_online(raw.values())), timeout)
-    return raw, checks
+    started = time.monotonic()
+    raw = await _read_keys(node, keys)
+    read_s = time.monotonic() - started
+    reread = await _complete_spans(node, raw, models)
+    reread_s = time.monotonic() - started - read_s
+    raw, cuts = admit(raw, models, caps, reachability.memory.rank)
+    checks, health = await reachability.check_servers(node, sorted(announced_online(raw.values())), policy)
+    _remember_answered_spans(raw, models, checks)
+    return raw, cuts, checks, {**asdict(health), "read_s": read_s, "reread_keys": reread, "reread_s": reread_s}
+
+
+PROTOCOL_NOT_SUPPORTED = "protocol not supported"  # a peer still starting up answers this: it is reachable
+
+
+@handed_back
+async def dial_peer(_dht: DHT, node: DHTNode, peer_id: str, timeout: float) -> tuple[bool, Optional[str]]:
+    """Opens (and closes) a libp2p connection to the peer, as a client of that peer would (/api/v1/is_reachable)."""
+    target = PeerID.from_base58(peer_id)
+    try:
+        await asyncio.wait_for(node.p2p._client.connect(target, []), timeout)
+        await node.p2p._client.disconnect(target)
+        return True, None
+    except asyncio.TimeoutError:
+        return False, f"Failed to connect in {timeout:g} s. A firewall may be blocking connections"
+    except Exception as error:
+        text = str(error) or repr(error)
+        if text == PROTOCOL_NOT_SUPPORTED:
+            return True, None
+        return False, text[:300]
+
+
+@handed_back
+async def remember_reachable(_dht: DHT, node: DHTNode, peer_ids: Sequence[str]) -> int:
+    """Seeds this DHT process's memory of who answered (see swarm.reachability); send a few hundred at a time."""
+    return reachability.remember_reachable(peer_ids)
+
+
+@handed_back
+async def heartbeat(_dht: DHT, node: DHTNode) -> bool:
+    """Answers at once while the DHT process's event loop runs; and says whether its p2p daemon is alive."""
+    return reachability.daemon_alive(node)
+
+
+@handed_back
+async def daemon_pid(_dht: DHT, node: DHTNode) -> Optional[int]:
+    child = getattr(node.p2p, "_child", None)
+    return None if child is None else child.pid

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping, Optional
 import base58
 import multihash
 
+from swarm.dht_bounds import RejectedValue
 from swarm.snapshot import PETALS_STATE_CODES, RejectedRecord, ServerState
 
 MODEL_REGISTRY_KEY = "_petals.models"
@@ -163,8 +164,15 @@ def _next_pings(value: Any, field: str) -> dict[str, Optional[float]]:
     return pings
 
 
+def refuse_rejected(value: Any) -> None:
+    """A value the DHT process already refused (swarm.dht_bounds) is a RecordError with that reason."""
+    if isinstance(value, RejectedValue):
+        raise RecordError(f"value refused: {value.reason}")
+
+
 def parse_server_info(value: Any) -> tuple[ServerState, float, dict]:
     """Parses ServerInfo.to_tuple() = (state, throughput, extra); raises RecordError with a reason."""
+    refuse_rejected(value)
     if not isinstance(value, (list, tuple)) or not 2 <= len(value) <= 3:
         raise RecordError(f"expected (state, throughput, extra), got {type(value).__name__}")
     raw_state, raw_throughput = value[0], value[1]
@@ -221,7 +229,8 @@ def _value_and_expiration(item: Any) -> tuple[Any, float]:
 def parse_model_registry(entries: Any) -> tuple[list[RegisteredModel], list[RejectedRecord]]:
     """entries: what the DHT holds under "_petals.models": subkey -> (value, expiration), or None when absent."""
     if entries is not None and not isinstance(entries, dict):
-        error = RecordError("key holds a plain value, not per-model subkeys")
+        error = RecordError(f"value refused: {entries.reason}" if isinstance(entries, RejectedValue)
+                            else "key holds a plain value, not per-model subkeys")
         return [], [_rejection(MODEL_REGISTRY_KEY, None, error, entries)]
     models: list[RegisteredModel] = []
     rejected: list[RejectedRecord] = []
@@ -231,6 +240,7 @@ def parse_model_registry(entries: Any) -> tuple[list[RegisteredModel], list[Reje
             value, _expiration = _value_and_expiration(item)
             if not is_valid_dht_prefix(subkey):
                 raise RecordError("subkey is not a valid dht_prefix")
+            refuse_rejected(value)
             if not isinstance(value, dict):
                 raise RecordError(f"expected a mapping, got {type(value).__name__}")
             num_blocks = _strict_int(value.get("num_blocks"), "num_blocks", minimum=1)
@@ -280,7 +290,9 @@ def parse_block_entries(
     if entries is None:
         return [], []
     if not isinstance(entries, dict):
-        return [], [_rejection(key, None, RecordError("key holds a plain value, not per-server subkeys"), entries)]
+        error = RecordError(f"value refused: {entries.reason}" if isinstance(entries, RejectedValue)
+                            else "key holds a plain value, not per-server subkeys")
+        return [], [_rejection(key, None, error, entries)]
     announcements: list[BlockAnnouncement] = []
     rejected: list[RejectedRecord] = []
     for subkey, item in entries.items():

@@ -20,6 +20,8 @@ class ServerState(str, Enum):
     UNREACHABLE = "unreachable"  # announced online, but did not answer rpc_info in time
 
 
+# what one rpc_info check found: the server answered, it did not, or we could not check it (never an outage)
+ANSWERED, NO_ANSWER, NOT_CHECKED = "answered", "no_answer", "not_checked"
 MAX_REJECTED_KEPT = 200  # rejected records a snapshot keeps with their reasons; beyond that they are only counted
 PETALS_STATE_CODES = {0: ServerState.OFFLINE, 1: ServerState.JOINING, 2: ServerState.ONLINE}
 
@@ -60,11 +62,32 @@ class ServerRecord(Frozen):
     reachable: Optional[bool] = None  # None when not checked (not online)
     rpc_info_rtt_s: Optional[float] = None
     reachability_error: Optional[str] = None
+    check: Optional[str] = None  # this crawl's rpc_info check: answered, no_answer, not_checked (None: not online)
+    failed_checks: int = 0  # checks failed in crawls running; `state` turns unreachable once they confirm it
+    missed_reads: int = 0  # crawls running that found no record of it (>0: carried over from the crawl before)
     expires_at: Optional[float] = None  # DHT expiration time of the freshest block record
 
     @property
     def blocks(self) -> range:
         return range(self.start_block, self.end_block)
+
+
+class CrawlChecks(Frozen):
+    """How one crawl's rpc_info checks went (swarm.reachability.CheckHealth), for operators."""
+
+    wanted: int = 0  # servers announced online
+    started: int = 0
+    answered: int = 0
+    failed: int = 0  # did not answer
+    unfinished: int = 0  # could not be checked: never started or cut by the budget, or our side could not tell
+    queued_s_max: float = 0.0  # the longest a check waited for a free slot
+    duration_s: float = 0.0
+    max_loop_lag_s: float = 0.0
+    held: int = 0  # failed once but reachable before: still online until a confirming check
+
+    @property
+    def unfinished_share(self) -> float:
+        return self.unfinished / self.wanted if self.wanted else 0.0
 
 
 class RejectedRecord(Frozen):
@@ -114,6 +137,7 @@ class CrawlSnapshot(Frozen):
     rejected: tuple[RejectedRecord, ...] = ()  # the first MAX_REJECTED_KEPT of them
     rejected_total: int = 0  # every record this crawl rejected
     errors: tuple[str, ...] = ()
+    checks: CrawlChecks = Field(default_factory=CrawlChecks)
 
     @model_validator(mode="before")
     @classmethod

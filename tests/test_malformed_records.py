@@ -60,13 +60,15 @@ def test_malformed_records_are_rejected_and_good_ones_unaffected(vandal, swarm_p
     assert snapshot.model("plain-model").replication == (0,) and snapshot.model("vandal-model") is None
 
 
-async def _vandalize(_dht, node, expiration: float, junk: int) -> tuple[str, int, int]:
+async def _vandalize(_dht, node, expiration: float, junk: int) -> tuple[str, str, int, int]:
     """Runs in the vandal's DHT process, so that megabyte values never cross hivemind's pipe into it (that pipe
-    breaks on large messages): one server record with a megabyte name, records with too many pings or adapters, NaN
-    and a reversed span, absurd model registrations, and `junk` subkeys flooding one block. Returns the peer id of
-    the megabyte-named server, how many writes were accepted and how many were made."""
-    huge = random_peer_id()
+    breaks on large messages): one server record with a 10-kilobyte name and one with a megabyte name, records with
+    too many pings or adapters, NaN and a reversed span, absurd model registrations, and `junk` subkeys flooding one
+    block. Returns the peer ids of the long-named and the megabyte-named servers, how many writes were accepted and
+    how many were made."""
+    long, huge = random_peer_id(), random_peer_id()
     writes = [
+        ("tiny-llama.0", long, (2, 1.0, {"start_block": 0, "end_block": 1, "public_name": "<b>" + "n" * 10_000})),
         ("tiny-llama.0", huge, (2, 1.0, {"start_block": 0, "end_block": 1, "public_name": "<b>" + "n" * 1_000_000})),
         ("tiny-llama.1", random_peer_id(), (2, 1.0, {"next_pings": {random_peer_id(): 0.1 for _ in range(300)}})),
         ("tiny-llama.1", random_peer_id(), (2, 1.0, {"adapters": ["a"] * 5000})),
@@ -76,24 +78,29 @@ async def _vandalize(_dht, node, expiration: float, junk: int) -> tuple[str, int
         ("_petals.models", "list-model", ["num_blocks", 3]),
     ] + [("tiny-llama.3", f"junk-{index:05d}", (2, 1.0, {"public_name": "x" * 64})) for index in range(junk)]
     stored = 0
-    for key, subkey, value in writes[:7]:
+    for key, subkey, value in writes[:8]:
         stored += all((await node.store_many([key], [value], expiration, subkeys=[subkey])).values())
-    flood = await node.store_many([key for key, _, _ in writes[7:]], [value for _, _, value in writes[7:]],
-                                  expiration, subkeys=[subkey for _, subkey, _ in writes[7:]])
-    return huge, stored + sum(bool(ok) for ok in flood.values()), len(writes)
+    flood = await node.store_many([key for key, _, _ in writes[8:]], [value for _, _, value in writes[8:]],
+                                  expiration, subkeys=[subkey for _, subkey, _ in writes[8:]])
+    return long, huge, stored + sum(bool(ok) for ok in flood.values()), len(writes)
 
 
 def test_floods_huge_values_and_markup_are_refused_or_capped_and_the_crawl_goes_on(vandal, swarm_peers):
-    huge, stored, written = vandal.run_coroutine(partial(_vandalize, expiration=get_dht_time() + 30, junk=3000))
+    long, huge, stored, written = vandal.run_coroutine(partial(_vandalize, expiration=get_dht_time() + 30,
+                                                               junk=3000))
     assert stored == written
 
     snapshot = crawl_swarm(get_dht(swarm_peers), CrawlSettings(initial_peers=tuple(swarm_peers)))
-    assert snapshot.rejected_total >= 3000 + 6 and len(snapshot.rejected) == MAX_REJECTED_KEPT
+    assert snapshot.rejected_total >= 3000 + 7 and len(snapshot.rejected) <= MAX_REJECTED_KEPT
     assert all(len(item.value_preview) <= PREVIEW_CHARS and len(item.reason) <= PREVIEW_CHARS
                for item in snapshot.rejected)
     llama = snapshot.model("tiny-llama")
     assert llama.healthy and llama.replication == (1,) * 6  # the flood hid no good server
-    [capped] = [item for item in llama.servers if item.peer_id == huge]
+    [capped] = [item for item in llama.servers if item.peer_id == long]
     assert capped.public_name.startswith("<b>nnn") and len(capped.public_name) == STRING_CAPS["public_name"]
+    assert huge not in {item.peer_id for item in llama.servers}  # a megabyte value is refused whole, in the DHT
+    assert any(item.subkey == huge and "more than 65,536" in item.reason for item in snapshot.rejected)
+    flood = [item.reason for item in snapshot.rejected if item.key == "tiny-llama.3" and item.subkey is None]
+    assert flood == ["3,000 subkeys that are not peer ids, more than 64: 2,936 not read"]
     assert snapshot.model("huge-model") is None and snapshot.model("list-model") is None
     assert snapshot.duration_s < 60, "a flood of junk must not hold the crawl up"

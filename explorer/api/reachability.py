@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
-
-from hivemind.dht import DHT, DHTNode
-from hivemind.p2p import PeerID
-
-PROTOCOL_NOT_SUPPORTED = "protocol not supported"  # a peer still starting up answers this: it is reachable
-
-
-async def dial_peer(_dht: DHT, node: DHTNode, peer_id: str, timeout: float) -> tuple[bool, str | None]:
-    """Opens (and closes) a libp2p connection to the peer, as a client of that peer would."""
-    target = PeerID.from_base58(peer_id)
-    try:
-        await asyncio.wait_for(node.p2p._client.connect(target, []), timeout)
-        await node.p2p._client.disconnect(target)
-        return True, None
-    except asyncio.TimeoutError:
-        return False, f"Failed to connect in {timeout:g} s. A firewall may be blocking connections"
-    except Exception as error:
-        text = str(error) or repr(error)
-        if text == PROTOCOL_NOT_SUPPORTED:
-            return True, None
-        return False, text[:300]
 
 
 def check_reachable(peer_id: str, initial_peers: list[str], timeout: float) -> tuple[bool, str | None]:
-    from swarm.dht_client import get_dht
+    """Dials the peer from the process's DHT client; a client that died or stopped answering is restarted for the
+    next check (this one fails with the reason)."""
+    from swarm import dht_reads
+    from swarm.dht_calls import DHTUnavailable, call_in_dht
+    from swarm.dht_client import discard_dht, get_dht
 
     dht = get_dht(initial_peers)
-    future = dht.run_coroutine(partial(dial_peer, peer_id=peer_id, timeout=timeout), return_future=True)
-    return future.result(timeout=timeout + 5)
+    try:
+        return call_in_dht(dht, partial(dht_reads.dial_peer, peer_id=peer_id, timeout=timeout), timeout + 5,
+                           "dialling the peer")
+    except DHTUnavailable as error:
+        discard_dht(dht, str(error))
+        raise

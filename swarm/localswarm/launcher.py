@@ -148,6 +148,7 @@ class LocalSwarm:
     def wait_online(self, names: Optional[list[str]] = None, timeout: float = 180.0) -> None:
         """Waits until the named servers (default: all) announce every block of their span ONLINE in the DHT."""
         from swarm import dht_reads
+        from swarm.dht_calls import call_in_dht
         from swarm.dht_client import start_dht
         from swarm.records import parse_block_entries
         from swarm.snapshot import ServerState
@@ -164,7 +165,7 @@ class LocalSwarm:
             for item in servers:
                 if processes.find_ours(item["pid"], item["create_time"]) is None:
                     raise RuntimeError(f"server {item['name']} exited; see {item['log']}")
-            raw = dht.run_coroutine(partial(dht_reads.read_keys, keys=keys), return_future=True).result(timeout=30)
+            raw = call_in_dht(dht, partial(dht_reads.read_keys, keys=keys), 30, "reading the servers' records")
             seen = set()
             for key, entries in raw.items():
                 prefix, block = key.rsplit(".", 1)
