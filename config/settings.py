@@ -139,7 +139,18 @@ PROBE_REQUEST_RATE = env_str("PROBE_REQUEST_RATE", "2/m")  # on-demand probes pe
 CONSISTENCY_INTERVAL = env_float("CONSISTENCY_INTERVAL", 3600.0, minimum=1.0)
 CONSISTENCY_TOLERANCE = env_float("CONSISTENCY_TOLERANCE", 0.02, minimum=0.0)  # relative hidden-state difference
 RETENTION_PROBE_DAYS = env_float("RETENTION_PROBE_DAYS", 90.0, minimum=0.0)
-REACHABILITY_TIMEOUT = env_float("REACHABILITY_TIMEOUT", 5.0, minimum=0.1)
+REACHABILITY_TIMEOUT = env_float("REACHABILITY_TIMEOUT", 5.0, minimum=0.1)  # one rpc_info call
+# a crawl's rpc_info checks: at most this many in flight, servers that answered recently first, all within the budget
+REACHABILITY_CONCURRENCY = env_int("REACHABILITY_CONCURRENCY", 64, minimum=1)
+REACHABILITY_BUDGET = env_float("REACHABILITY_BUDGET", REACHABILITY_TIMEOUT + 1.0, minimum=REACHABILITY_TIMEOUT)
+# failed checks in crawls running before a server that was reachable counts as unreachable (1: the first failure)
+REACHABILITY_CONFIRMATIONS = env_int("REACHABILITY_CONFIRMATIONS", 2, minimum=1)
+# a crawl reads at most this many servers (ten times the public swarm's largest day: about 200 on one model, 1,000 in
+# all); the rest are counted as rejected, servers that answered recently admitted first
+MAX_SERVERS_PER_MODEL = env_int("MAX_SERVERS_PER_MODEL", 2000, minimum=1)
+MAX_SERVERS_PER_CRAWL = env_int("MAX_SERVERS_PER_CRAWL", 10000, minimum=1)
+# a DHT client that answers no ping for this long is restarted (its crawl fails with that reason)
+DHT_UNRESPONSIVE_AFTER = env_float("DHT_UNRESPONSIVE_AFTER", 15.0, minimum=1.0)
 IS_REACHABLE_RATE = env_str("IS_REACHABLE_RATE", "10/m")  # per client address; each check dials out
 CRAWL_SOFT_TIME_LIMIT = env_float("CRAWL_SOFT_TIME_LIMIT", 120.0, minimum=5.0)
 
@@ -176,6 +187,8 @@ LOGOUT_REDIRECT_URL = "overview"
 RETENTION_RAW_DAYS = env_float("RETENTION_RAW_DAYS", 7.0, minimum=0.0)
 RETENTION_HOURLY_DAYS = env_float("RETENTION_HOURLY_DAYS", 90.0, minimum=0.0)
 RETENTION_DAILY_DAYS = env_float("RETENTION_DAILY_DAYS", 3650.0, minimum=0.0)
+# peers and servers absent longer than this are deleted with their sessions, state changes and samples
+RETENTION_PEER_DAYS = env_float("RETENTION_PEER_DAYS", 30.0, minimum=0.0)
 
 # Celery: the crawl runs on the "swarm" queue, whose worker uses the solo pool (a DHT client needs a child process).
 CELERY_BROKER_URL = REDIS_URL

@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 
 from explorer.alerting.queueing import request_evaluation
-from explorer.ingest import record_failed_crawl, store_crawl
+from explorer.ingest import latest_snapshot, record_failed_crawl, store_crawl
 from explorer.models import Crawl
 
 logger = logging.getLogger(__name__)
@@ -63,24 +63,41 @@ def _count(crawl: Crawl) -> Crawl:
     return crawl
 
 
+WORKER_STOPPING = threading.Event()  # set when this worker is asked to stop (explorer.tasks): a crawl is abandoned
+
+
+def crawl_settings(peers: Sequence[str]):
+    from swarm.admission import Caps
+    from swarm.crawler import CrawlSettings
+
+    return CrawlSettings(
+        initial_peers=tuple(peers),
+        configured_models=settings.SWARM_MODELS,
+        reachability_timeout=settings.REACHABILITY_TIMEOUT,
+        check_concurrency=settings.REACHABILITY_CONCURRENCY,
+        check_budget=settings.REACHABILITY_BUDGET,
+        confirmations=settings.REACHABILITY_CONFIRMATIONS,
+        caps=Caps(servers_per_model=settings.MAX_SERVERS_PER_MODEL, servers_per_crawl=settings.MAX_SERVERS_PER_CRAWL),
+        unresponsive_after=settings.DHT_UNRESPONSIVE_AFTER,
+    )
+
+
 def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
-    """One crawl now (no lock); a crawl that cannot reach the swarm is stored as a failed crawl with the reason."""
-    from swarm.crawler import CrawlFailed, CrawlSettings, crawl_swarm
-    from swarm.dht_client import SwarmUnreachable, get_dht
+    """One crawl now (no lock); a crawl that cannot reach the swarm is stored as a failed crawl with the reason, as is
+    one whose own DHT client broke under it (the client is then restarted) or whose worker was asked to stop."""
+    from swarm.crawler import CrawlFailed, DHTClientBroken, crawl_swarm
+    from swarm.dht_client import SwarmUnreachable, discard_dht, get_dht
 
     peers = list(peers or initial_peers())
     started_at, started = time.time(), time.perf_counter()
+    dht = None
     try:
-        snapshot = crawl_swarm(
-            get_dht(peers),
-            CrawlSettings(
-                initial_peers=tuple(peers),
-                configured_models=settings.SWARM_MODELS,
-                reachability_timeout=settings.REACHABILITY_TIMEOUT,
-            ),
-        )
+        dht = get_dht(peers)
+        snapshot = crawl_swarm(dht, crawl_settings(peers), latest_snapshot(), stop=WORKER_STOPPING)
     except (SwarmUnreachable, CrawlFailed) as error:
         logger.warning("crawl failed: %s", error)
+        if isinstance(error, DHTClientBroken):
+            discard_dht(dht, str(error))
         failed = record_failed_crawl(started_at, time.perf_counter() - started, str(error),
                                      bootstrap_total=len(peers) if isinstance(error, SwarmUnreachable) else 0)
         request_evaluation()
@@ -88,8 +105,9 @@ def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
     crawl = _count(store_crawl(snapshot))
     request_evaluation()
     logger.info(
-        "crawl %s: %d models, %d servers, %d rejected records, %.2f s",
-        crawl.pk, crawl.models_seen, crawl.servers_seen, crawl.records_rejected, crawl.duration_s,
+        "crawl %s: %d models, %d servers, %d rejected records, checks %d answered / %d failed / %d unfinished, %.2f s",
+        crawl.pk, crawl.models_seen, crawl.servers_seen, crawl.records_rejected, crawl.checks_answered,
+        crawl.checks_failed, crawl.checks_unfinished, crawl.duration_s,
     )
     return crawl
 

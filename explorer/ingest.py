@@ -197,6 +197,13 @@ def model_stat(report: ModelReport, model: Model, at: datetime) -> ModelStat:
     )
 
 
+def crawl_check_fields(snapshot: CrawlSnapshot) -> dict:
+    checks = snapshot.checks
+    return dict(checks_wanted=checks.wanted, checks_started=checks.started, checks_answered=checks.answered,
+                checks_failed=checks.failed, checks_unfinished=checks.unfinished, checks_held=checks.held,
+                checks_queued_s=checks.queued_s_max, checks_duration_s=checks.duration_s)
+
+
 def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
     """Persists a successful crawl atomically: if anything fails, nothing of it is written."""
     at = as_datetime(snapshot.started_at)
@@ -208,6 +215,7 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
             records_rejected=snapshot.rejected_total,
             bootstrap_reachable=sum(1 for peer in snapshot.bootstrap if peer.reachable),
             bootstrap_total=len(snapshot.bootstrap),
+            **crawl_check_fields(snapshot),
         )
         previous = latest_live_state()
         models = _upsert_models(snapshot, at)

@@ -1,8 +1,9 @@
 """Retention: per-crawl aggregates older than RETENTION_RAW_DAYS become hourly rows, hourly rows older than
 RETENTION_HOURLY_DAYS become daily rows, daily rows older than RETENTION_DAILY_DAYS and old crawl rows are deleted;
 probes and consistency checks older than RETENTION_PROBE_DAYS are deleted, alert transitions and notifications
-older than RETENTION_ALERT_DAYS too.
-Sessions and state changes are kept: they are written only on change and stay small."""
+older than RETENTION_ALERT_DAYS too. Servers absent for longer than RETENTION_PEER_DAYS are deleted with their sessions,
+state changes and samples, and so are peers left with no server and no probe that names them: fresh peer ids cost an
+attacker nothing, and each one leaves rows. Per-model aggregates are kept."""
 
 from __future__ import annotations
 
@@ -15,7 +16,18 @@ from django.db import transaction
 from django.db.models import F, Max, Min, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
-from explorer.models import AlertDelivery, AlertNotification, AlertTransition, ConsistencyCheck, Crawl, ModelStat, Probe
+from explorer.models import (
+    AlertDelivery,
+    AlertNotification,
+    AlertTransition,
+    ConsistencyCheck,
+    Crawl,
+    ModelStat,
+    Peer,
+    Probe,
+    Server,
+)
+from explorer.models.swarm import ServerStates
 
 Resolution = ModelStat.Resolution
 WEIGHTED_FIELDS = ("replication_avg", "servers_online_avg", "throughput_avg", "healthy_fraction")
@@ -29,6 +41,8 @@ class RetentionReport:
     deleted_crawls: int
     deleted_probes: int = 0
     deleted_alert_history: int = 0
+    deleted_servers: int = 0
+    deleted_peers: int = 0
 
 
 def _truncate(moment: datetime, resolution: str) -> datetime:
@@ -89,7 +103,34 @@ def apply_retention(now: Optional[datetime] = None) -> RetentionReport:
     ConsistencyCheck.objects.filter(started_at__lt=probe_cutoff).delete()
     deleted_probes, _ = Probe.objects.filter(started_at__lt=probe_cutoff).exclude(
         status__in=[Probe.Status.QUEUED, Probe.Status.RUNNING]).delete()
-    return RetentionReport(hourly, daily, deleted_daily, deleted_crawls, deleted_probes, _forget_alert_history(now))
+    servers, peers = forget_absent_peers(now)
+    return RetentionReport(hourly, daily, deleted_daily, deleted_crawls, deleted_probes, _forget_alert_history(now),
+                           servers, peers)
+
+
+DELETE_BATCH = 1000
+
+
+def forget_absent_peers(now: datetime) -> tuple[int, int]:
+    """Deletes servers absent since before RETENTION_PEER_DAYS (their sessions, state changes and samples go with
+    them), then peers with no server left that no probe or consistency verdict names; in batches, each its own
+    transaction. Returns (servers, peers) deleted."""
+    cutoff = now - timedelta(days=settings.RETENTION_PEER_DAYS)
+    servers = _delete_in_batches(Server.objects.filter(state=ServerStates.ABSENT, state_since__lt=cutoff))
+    orphans = Peer.objects.filter(servers__isnull=True, targeted_probes__isnull=True, probe_hops__isnull=True,
+                                  consistency_verdicts__isnull=True, first_seen__lt=cutoff)
+    return servers, _delete_in_batches(orphans)
+
+
+def _delete_in_batches(rows) -> int:
+    deleted = 0
+    while True:
+        batch = list(rows.values_list("pk", flat=True)[:DELETE_BATCH])
+        if not batch:
+            return deleted
+        with transaction.atomic():
+            rows.model.objects.filter(pk__in=batch).delete()
+        deleted += len(batch)
 
 
 def _forget_alert_history(now: datetime) -> int:

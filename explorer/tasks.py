@@ -9,14 +9,14 @@ from __future__ import annotations
 import sys
 
 from celery import shared_task
-from celery.signals import worker_shutdown
+from celery.signals import worker_shutdown, worker_shutting_down
 from django.conf import settings
 
 from explorer import probing
 from explorer.alerting.delivery import attempt_delivery
 from explorer.alerting.queueing import request_evaluation
 from explorer.alerting.runs import evaluate_exclusively
-from explorer.crawling import crawl_exclusively
+from explorer.crawling import WORKER_STOPPING, crawl_exclusively
 from explorer.retention import apply_retention as apply_retention_now
 
 
@@ -80,6 +80,13 @@ def deliver_notification(self, delivery_id: int) -> str:
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
+
+
+@worker_shutting_down.connect
+def _abandon_the_crawl(**_kwargs) -> None:
+    """Sent from the worker's SIGTERM / SIGINT handler: a crawl under way is abandoned (stored as failed), since the
+    same signal may reach its DHT process and p2p daemon and its checks would read as an outage of every server."""
+    WORKER_STOPPING.set()
 
 
 @worker_shutdown.connect

@@ -184,12 +184,26 @@ def crawler_stale(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
     last_ok = facts.last_ok_crawl
     since = max(last_ok.finished_at, rule.created_at) if last_ok is not None else rule.created_at
     if (facts.now - since).total_seconds() <= allowed:
-        return []
+        return _crawler_blind(rule, facts)
     when = f"since {last_ok.finished_at:%Y-%m-%d %H:%M:%S} UTC" if last_ok else "yet"
     last = facts.last_crawl
     failure = (f"; the last attempt failed: {cap(last.error, 250)}"
                if last is not None and last.status == last.Status.FAILED else "")
     return [Condition(f"no successful crawl {when} (allowed: {allowed:g} s){failure}")]
+
+
+def _crawler_blind(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
+    """The crawler runs but can no longer check: each of the last `intervals` crawls (all of them good) left more
+    than `max_unchecked_share` of its rpc_info checks unfinished."""
+    count, share = param(rule, "intervals"), param(rule, "max_unchecked_share")
+    crawls = facts.recent_crawls(count)
+    if len(crawls) < count or any(crawl.status != crawl.Status.OK or crawl.checks_unfinished_share <= share
+                                  for crawl in crawls):
+        return []
+    worst = max(crawls, key=lambda crawl: crawl.checks_unfinished_share)
+    return [Condition(f"the last {count} crawls could not check more than {share:.0%} of the servers announced "
+                      f"online (worst: {worst.checks_unfinished} of {worst.checks_wanted} unchecked); the crawler "
+                      "cannot tell who is up")]
 
 
 def _version(text: Optional[str]) -> Optional[Version]:

@@ -31,6 +31,10 @@ class SwarmFacts:
     def last_ok_crawl(self) -> Optional[Crawl]:
         return Crawl.objects.filter(status=Crawl.Status.OK).first()
 
+    def recent_crawls(self, count: int) -> list[Crawl]:
+        """The newest `count` crawls, newest first."""
+        return list(Crawl.objects.all()[:count])
+
     @cached_property
     def watched_models(self) -> list[str]:
         """Models in the latest snapshot, the configured ones, and those seen within ALERT_WATCH_MODELS_FOR: a

@@ -21,10 +21,23 @@ class Crawl(models.Model):
     records_rejected = models.PositiveIntegerField(default=0)
     bootstrap_reachable = models.PositiveIntegerField(default=0)
     bootstrap_total = models.PositiveIntegerField(default=0)
+    # the crawl's own health: its rpc_info checks (swarm.snapshot.CrawlChecks)
+    checks_wanted = models.PositiveIntegerField(default=0)  # servers announced online
+    checks_started = models.PositiveIntegerField(default=0)
+    checks_answered = models.PositiveIntegerField(default=0)
+    checks_failed = models.PositiveIntegerField(default=0)  # did not answer
+    checks_unfinished = models.PositiveIntegerField(default=0)  # could not be checked: never an outage
+    checks_held = models.PositiveIntegerField(default=0)  # failed once, still online until a confirming check
+    checks_queued_s = models.FloatField(default=0.0)  # the longest a check waited for a free slot
+    checks_duration_s = models.FloatField(default=0.0)
 
     class Meta:
         ordering = ["-started_at"]
         get_latest_by = "started_at"
+
+    @property
+    def checks_unfinished_share(self) -> float:
+        return self.checks_unfinished / self.checks_wanted if self.checks_wanted else 0.0
 
 
 class ServerSession(models.Model):

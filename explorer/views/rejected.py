@@ -1,5 +1,6 @@
-"""`/rejected/`: the DHT records the latest crawl refused, with reasons, and how many each recent crawl refused, so
-that operators can see a peer writing garbage (or an attack) into the swarm."""
+"""`/rejected/`: the DHT records the latest crawl refused, with reasons, and for each recent crawl how many it refused
+and how its rpc_info checks went, so that operators can see a peer writing garbage (or an attack) into the swarm, and
+a crawler that can no longer tell who is up."""
 
 from __future__ import annotations
 
@@ -14,5 +15,6 @@ RECENT_CRAWLS = 48
 def rejected_records(request):
     context = page_context()
     context["recent_crawls"] = Crawl.objects.only(
-        "started_at", "status", "records_rejected", "servers_seen")[:RECENT_CRAWLS]
+        "started_at", "status", "records_rejected", "servers_seen", "checks_wanted", "checks_answered", "checks_failed",
+        "checks_unfinished", "checks_held", "checks_queued_s")[:RECENT_CRAWLS]
     return render(request, "explorer/rejected.html", context)
