@@ -8,8 +8,9 @@ Pure functions over the raw entries a read returns (key -> {subkey: (value, expi
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from swarm.records import is_valid_peer_id
 
@@ -40,6 +41,13 @@ def cap_subkeys(entries: Any, limit: int, key: str) -> tuple[Any, list[Cut]]:
     return kept, [Cut(key, extra, f"{len(entries):,} subkeys, more than {limit:,}: {extra:,} not read")]
 
 
+def _by_rank(peers: Iterable[str], rank: Callable[[str], tuple]) -> list[str]:
+    """Peers in rank order; equal ranks in random order, so that no choice of peer ids sorts a crowd first."""
+    shuffled = list(peers)
+    random.shuffle(shuffled)
+    return sorted(shuffled, key=rank)
+
+
 def _model_keys(prefix: str, num_blocks: int) -> list[str]:
     return [f"{prefix}.{block}" for block in range(num_blocks)]
 
@@ -66,7 +74,7 @@ def admit(raw: Mapping[str, Any], models: Sequence[tuple[str, int]], caps: Caps,
                                             f"{caps.junk_per_key}: {extra:,} not read"))
             peers.update((subkey, None) for subkey in entries if subkey not in junk_kept[key] and
                          is_valid_peer_id(subkey))
-        ordered = sorted(peers, key=lambda peer: (rank(peer), peer))
+        ordered = _by_rank(peers, rank)
         if len(ordered) > caps.servers_per_model:
             extra = len(ordered) - caps.servers_per_model
             cuts.append(Cut(f"{prefix}.*", extra, f"{len(ordered):,} servers announce this model, more than "
@@ -76,7 +84,7 @@ def admit(raw: Mapping[str, Any], models: Sequence[tuple[str, int]], caps: Caps,
 
     distinct = {peer for peers in admitted_by_model.values() for peer in peers}
     if len(distinct) > caps.servers_per_crawl:
-        keep = set(sorted(distinct, key=lambda peer: (rank(peer), peer))[: caps.servers_per_crawl])
+        keep = set(_by_rank(distinct, rank)[: caps.servers_per_crawl])
         extra = len(distinct) - caps.servers_per_crawl
         cuts.append(Cut("*", extra, f"{len(distinct):,} servers in all, more than {caps.servers_per_crawl:,} "
                                     f"(MAX_SERVERS_PER_CRAWL): {extra:,} not read"))

@@ -137,6 +137,7 @@ def _read_blocks(
     the announcements that passed, the rejected records (and how many more the caps' summaries stand for), each
     checked server's verdict and how the checks went."""
     prefixes = [(model.dht_prefix, model.num_blocks) for model in models]
+    logger.info("crawl: reading the block records of %d models and checking their servers", len(prefixes))
     call = DHTCall(dht, partial(dht_reads.read_blocks_and_check, models=prefixes, policy=settings.check_policy,
                                 caps=settings.caps), "reading block records and checking servers' rpc_info")
     raw, cuts, checks, health = _wait(call, settings.read_timeout + settings.check_budget + 5, settings, stop)
