@@ -189,6 +189,8 @@ RETENTION_HOURLY_DAYS = env_float("RETENTION_HOURLY_DAYS", 90.0, minimum=0.0)
 RETENTION_DAILY_DAYS = env_float("RETENTION_DAILY_DAYS", 3650.0, minimum=0.0)
 # peers and servers absent longer than this are deleted with their sessions, state changes and samples
 RETENTION_PEER_DAYS = env_float("RETENTION_PEER_DAYS", 30.0, minimum=0.0)
+# ... and servers never seen online (announced but never answering: what a flood of fresh peer ids leaves) after this
+RETENTION_NEVER_ONLINE_DAYS = env_float("RETENTION_NEVER_ONLINE_DAYS", 1.0, minimum=0.0)
 
 # Celery: the crawl runs on the "swarm" queue, whose worker uses the solo pool (a DHT client needs a child process).
 CELERY_BROKER_URL = REDIS_URL

@@ -1,9 +1,10 @@
 """Retention: per-crawl aggregates older than RETENTION_RAW_DAYS become hourly rows, hourly rows older than
 RETENTION_HOURLY_DAYS become daily rows, daily rows older than RETENTION_DAILY_DAYS and old crawl rows are deleted;
 probes and consistency checks older than RETENTION_PROBE_DAYS are deleted, alert transitions and notifications
-older than RETENTION_ALERT_DAYS too. Servers absent for longer than RETENTION_PEER_DAYS are deleted with their sessions,
-state changes and samples, and so are peers left with no server and no probe that names them: fresh peer ids cost an
-attacker nothing, and each one leaves rows. Per-model aggregates are kept."""
+older than RETENTION_ALERT_DAYS too. Servers absent for longer than RETENTION_PEER_DAYS (RETENTION_NEVER_ONLINE_DAYS
+for servers never seen online) are deleted with their sessions, state changes and samples, and so are peers left with
+no server and no probe that names them: fresh peer ids cost an attacker nothing, and each one leaves rows. Per-model
+aggregates are kept."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Optional
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Min, Sum
+from django.db.models import Exists, F, Max, Min, OuterRef, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from explorer.models import (
@@ -26,6 +27,7 @@ from explorer.models import (
     Peer,
     Probe,
     Server,
+    StateChange,
 )
 from explorer.models.swarm import ServerStates
 
@@ -112,13 +114,16 @@ DELETE_BATCH = 1000
 
 
 def forget_absent_peers(now: datetime) -> tuple[int, int]:
-    """Deletes servers absent since before RETENTION_PEER_DAYS (their sessions, state changes and samples go with
-    them), then peers with no server left that no probe or consistency verdict names; in batches, each its own
-    transaction. Returns (servers, peers) deleted."""
-    cutoff = now - timedelta(days=settings.RETENTION_PEER_DAYS)
-    servers = _delete_in_batches(Server.objects.filter(state=ServerStates.ABSENT, state_since__lt=cutoff))
+    """Deletes servers absent since before RETENTION_PEER_DAYS, or RETENTION_NEVER_ONLINE_DAYS when they were never
+    online (their sessions, state changes and samples go with them), then peers with no server left that no probe or
+    consistency verdict names; in batches, each its own transaction. Returns (servers, peers) deleted."""
+    never_online_cutoff = now - timedelta(days=settings.RETENTION_NEVER_ONLINE_DAYS)
+    absent = Server.objects.filter(state=ServerStates.ABSENT)
+    servers = _delete_in_batches(absent.filter(state_since__lt=now - timedelta(days=settings.RETENTION_PEER_DAYS)))
+    never_online = ~Exists(StateChange.objects.filter(server=OuterRef("pk"), new_state=ServerStates.ONLINE))
+    servers += _delete_in_batches(absent.filter(never_online, state_since__lt=never_online_cutoff))
     orphans = Peer.objects.filter(servers__isnull=True, targeted_probes__isnull=True, probe_hops__isnull=True,
-                                  consistency_verdicts__isnull=True, first_seen__lt=cutoff)
+                                  consistency_verdicts__isnull=True, first_seen__lt=never_online_cutoff)
     return servers, _delete_in_batches(orphans)
 
 

@@ -92,6 +92,7 @@ def _plain(found, interned: Optional[dict] = None) -> RawEntries:
 
 READ_PASSES = 3
 ISOLATED_READS = 32  # keys read one by one at once, in the passes after the first
+MAX_REREADS = 512  # keys read again per pass because a server's span had gaps (bogus spans cost no more than this)
 
 
 async def _read_keys(node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
@@ -104,28 +105,16 @@ async def _read_keys(node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries
     read each missing key on its own, so that a hostile key can only lose itself. Keys that really are empty cost
     those extra passes, nothing else."""
     node.protocol.serializer = BoundedSerializer  # values past a bound come out as RejectedValue, never raise
-    found: dict[str, RawEntries] = {}
     interned: dict = {}
-    slots = asyncio.Semaphore(ISOLATED_READS)
-
-    def keep(result: dict, wanted: Sequence[str]) -> None:
-        for key in wanted:
-            value = _plain(result.get(key), interned)
-            if value is not None:
-                found[key] = value
-
-    async def read_alone(key: str) -> None:
-        async with slots:
-            keep(await node.get_many([key], math.inf), [key])
-
     missing = list(dict.fromkeys(keys))
-    if missing:
-        keep(await node.get_many(missing, math.inf, num_workers=min(len(missing), 256)), missing)
+    result = await node.get_many(missing, math.inf, num_workers=max(1, min(len(missing), 256))) if missing else {}
+    found = {key: value for key in missing if (value := _plain(result.get(key), interned)) is not None}
     for _ in range(READ_PASSES - 1):
         missing = [key for key in missing if key not in found]
         if not missing:
             break
-        await asyncio.gather(*(read_alone(key) for key in missing))
+        again = await _read_keys_alone(node, missing, interned)
+        found.update((key, value) for key, value in again.items() if value is not None)
     return {key: found.get(key) for key in keys}
 
 
@@ -144,26 +133,29 @@ last_answered_spans: dict[str, dict[str, range]] = {}
 
 def incomplete_keys(raw: dict[str, RawEntries], models: Sequence[tuple[str, int]],
                     expected_spans: Optional[dict[str, dict[str, range]]] = None) -> list[str]:
-    """Block keys that lack the record of a server whose record under another block of the model announces a span
-    covering them, or (with `expected_spans`) of a server that answered in the last crawl: a DHT node that missed
-    the server's latest store (busy, just joined) answered for that key."""
-    incomplete = []
+    """Block keys that lack the record of a server that answered in the last crawl (`expected_spans`), then those
+    that lack the record of a server whose record under another block of the model announces a span covering them:
+    a DHT node that missed the server's latest store (busy, just joined) answered for that key."""
+    lacking_known, lacking_announced = [], []
     for prefix, num_blocks in models:
-        expected: dict[int, set] = {}
+        known: dict[int, set] = {}
         for subkey, span in (expected_spans or {}).get(prefix, {}).items():
             for covered in span:
-                if covered < num_blocks:
-                    expected.setdefault(covered, set()).add(subkey)
+                known.setdefault(covered, set()).add(subkey)
+        announced: dict[int, set] = {}
         for block in range(num_blocks):
             entries = raw.get(f"{prefix}.{block}")
             for subkey, item in (entries.items() if isinstance(entries, dict) else ()):
                 for covered in _announced_span(item[0], num_blocks) or ():
-                    expected.setdefault(covered, set()).add(subkey)
-        for block, peers in expected.items():
+                    announced.setdefault(covered, set()).add(subkey)
+        for block in range(num_blocks):
             entries = raw.get(f"{prefix}.{block}")
-            if not isinstance(entries, dict) or not peers <= entries.keys():
-                incomplete.append(f"{prefix}.{block}")
-    return incomplete
+            present = entries.keys() if isinstance(entries, dict) else set()
+            if not known.get(block, set()) <= present:
+                lacking_known.append(f"{prefix}.{block}")
+            elif not announced.get(block, set()) <= present:
+                lacking_announced.append(f"{prefix}.{block}")
+    return lacking_known + lacking_announced
 
 
 async def _complete_spans(node: DHTNode, raw: dict[str, RawEntries], models: Sequence[tuple[str, int]]) -> int:
@@ -171,7 +163,7 @@ async def _complete_spans(node: DHTNode, raw: dict[str, RawEntries], models: Seq
     expiration of each subkey wins); up to READ_PASSES - 1 times. Returns how many keys were read again."""
     reread = 0
     for _ in range(READ_PASSES - 1):
-        keys = incomplete_keys(raw, models, last_answered_spans)
+        keys = incomplete_keys(raw, models, last_answered_spans)[:MAX_REREADS]
         if not keys:
             break
         reread += len(keys)
@@ -188,12 +180,14 @@ async def _complete_spans(node: DHTNode, raw: dict[str, RawEntries], models: Seq
     return reread
 
 
-async def _read_keys_alone(node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
+async def _read_keys_alone(node: DHTNode, keys: Sequence[str], interned: Optional[dict] = None
+                           ) -> dict[str, RawEntries]:
+    """Each key read on its own (ISOLATED_READS at once), so that one huge key can only lose itself."""
     slots = asyncio.Semaphore(ISOLATED_READS)
 
     async def read(key: str) -> tuple[str, RawEntries]:
         async with slots:
-            return key, _plain((await node.get_many([key], math.inf)).get(key))
+            return key, _plain((await node.get_many([key], math.inf)).get(key), interned)
 
     return dict(await asyncio.gather(*(read(key) for key in keys)))
 

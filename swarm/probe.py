@@ -128,9 +128,20 @@ def run_probe(
     finally:
         for sequence_manager in managers:
             sequence_manager.shutdown()
+    if result.status == ProbeStatus.FAILED:
+        _unless_our_own_trouble(client, result)
     result.duration_s = time.perf_counter() - started
     notify("done", {"status": result.status.value})
     return result, trace
+
+
+def _unless_our_own_trouble(client: ClientModel, result: ProbeResult) -> None:
+    """A failure while our own DHT client was broken (dead, hung, without its p2p daemon) says nothing about the
+    swarm: the probe could not run, and the server the failure surfaced at is not blamed."""
+    own = client.trouble()
+    if own is not None:
+        result.status, result.error = ProbeStatus.NOT_RUNNABLE, _cap(f"{own}; no server is blamed ({result.error})")
+        result.failed_peer_id = result.failed_start = result.failed_end = None
 
 
 def _choose_route(client, manager, max_length, *, through, route, blocked) -> list[RemoteSpanInfo]:

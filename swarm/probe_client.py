@@ -79,6 +79,21 @@ class ClientModel:
         logits = self.model.lm_head(self.model.transformer.ln_f(hidden[:, -1:]))[0, -1]
         return int(logits.argmax()), logits
 
+    def trouble(self) -> Optional[str]:
+        """Why this client's own DHT process cannot be trusted now (it died, stopped answering, lost its p2p
+        daemon), or None: a probe that failed then says so instead of blaming a server."""
+        from swarm import dht_reads
+        from swarm.dht_calls import DHTCallFailed, call_in_dht, describe_exit
+
+        if not self.dht.is_alive():
+            return f"our DHT client died during the probe ({describe_exit(self.dht)})"
+        try:
+            if not call_in_dht(self.dht, dht_reads.heartbeat, 5.0, "asking our DHT client", unresponsive_after=5.0):
+                return "our DHT client's p2p daemon exited during the probe"
+        except DHTCallFailed as error:
+            return f"our DHT client does not answer: {error}"
+        return None
+
     def close(self) -> None:
         try:
             RemoteExpertWorker.run_coroutine(self.model.transformer.h.sequence_manager.state.p2p.shutdown())
@@ -123,7 +138,7 @@ class ClientModelCache:
         key = (dht_prefix, source, tuple(initial_peers))
         with self._lock:
             client = self._models.get(key)
-            if client is not None and client.dht.is_alive():
+            if client is not None and client.trouble() is None:
                 self._models.move_to_end(key)
                 if expected_blocks is not None and client.num_blocks != expected_blocks:
                     raise ProbeNotRunnable(f"the local model {source!r} has {client.num_blocks} blocks but the "

@@ -4,9 +4,9 @@ import pytest
 
 from explorer.alerting.conditions import block_ranges
 from explorer.alerting.rule_params import InvalidParams, clean_params
-from explorer.ingest import record_failed_crawl
+from explorer.ingest import record_failed_crawl, store_crawl
 from explorer.models import Alert, ConsistencyCheck, ConsistencyVerdict, Model, Peer, Probe
-from swarm.snapshot import BootstrapPeer, ServerState
+from swarm.snapshot import BootstrapPeer, CrawlChecks, ServerState
 from tests.alerting import PEERS, T0, at, broken, crawl, evaluate, healthy, rule
 from tests.snapshots import model, server, snapshot
 
@@ -113,6 +113,28 @@ def test_crawler_stale_counts_intervals_since_the_last_good_crawl_and_quotes_the
     evaluate(31.5)
     summary = firing()[("crawler_stale", "", "")]
     assert "no successful crawl since" in summary and "the last attempt failed: DHT read timed out" in summary
+
+
+def test_crawler_stale_also_fires_on_a_crawler_that_runs_but_can_no_longer_check():
+    rule("crawler_stale", params={"intervals": 2, "max_unchecked_share": 0.5})
+
+    def checked(seconds: float, unfinished: int) -> None:
+        checks = CrawlChecks(wanted=100, started=100 - unfinished, answered=90 - unfinished, failed=10,
+                             unfinished=unfinished)
+        store_crawl(snapshot(T0 + seconds, [healthy()]).model_copy(update={"checks": checks}))
+
+    checked(0, 10)
+    checked(15, 70)
+    evaluate(16)
+    assert not firing()  # one blind crawl is not yet a blind crawler
+    checked(30, 60)
+    evaluate(31)
+    summary = firing()[("crawler_stale", "", "")]
+    assert "the last 2 crawls could not check more than 50% of the servers" in summary
+    assert "worst: 70 of 100 unchecked" in summary
+    checked(45, 20)
+    evaluate(46)
+    assert not firing()
 
 
 def test_version_drift_counts_online_servers_once_each_against_the_newest_or_a_minimum():

@@ -3,18 +3,14 @@ without processes, published by a peer of the test's own and re-published while 
 models' own blocks) and four real peers that accept a connection and never answer rpc_info (each check of one costs a
 whole timeout). With a real crawl worker on beat, crawls on a quiet and on a busy machine never take a live server off
 line, never show a live model broken and raise no alert; a SIGTERM to the crawl worker's process group in the middle of
-a crawl stores no state change, and the next worker's first crawl finds the servers online; a SIGKILL to the worker's
-DHT process fails that crawl at once with a reason, and the next crawl in the same worker succeeds."""
+a crawl stores no state change, and the next worker's first crawl finds the servers online; killing the worker's DHT
+process or its p2p daemon fails that crawl at once with a reason, and the next crawl in the same worker succeeds."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import asdict
 from functools import partial
 
@@ -27,19 +23,19 @@ from explorer.crawling import CRAWL_LOCK_KEY, redis_client
 from explorer.models import Alert, AlertRule, AlertTransition, Crawl, ModelStat, Server, StateChange
 from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.hostile import start_hostile_peers
-from swarm.localswarm.processes import wait_until
+from swarm.localswarm.processes import busy_cores, wait_until
 from swarm.localswarm.synthetic import SwarmSpec, make_swarm, synthetic_peer_id
 from tests.conftest import celery_beat, celery_worker
 from tests.faults import fault_env, worker
 
-pytestmark = pytest.mark.swarm
+pytestmark = [pytest.mark.swarm, pytest.mark.lingering_records]
 
 CROWD = SwarmSpec(servers=900, models=6, num_blocks=8, seed=11, prefix="crowd")
 ON_LIVE_MODELS = {"tiny-llama": (6, 60), "tiny-falcon": (4, 40)}  # num_blocks, dead servers on its blocks
 TARPITS = 4
 LIFETIME, REFRESH_EVERY = 30.0, 8.0
 LIVE_MODELS = ("tiny-llama", "tiny-falcon")
-INTERVAL = "5"
+INTERVAL, TIMEOUT = "4", "2"  # crawl interval, REACHABILITY_TIMEOUT (each crawl waits that long for the tarpits)
 
 
 async def _publish_crowd(_dht, node, spec: SwarmSpec, expiration: float) -> int:
@@ -110,18 +106,6 @@ def live_changes(live: dict[str, str]) -> list[tuple[str, str, str]]:
             .exclude(old_state="absent", new_state="online").select_related("server__peer")]
 
 
-@contextmanager
-def busy_cores():
-    """Every core kept busy by processes of the test's own (twice as many as cores)."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1))]
-    try:
-        yield
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
-
-
 def ok_crawls(after_id: int = 0):
     return Crawl.objects.filter(status="ok", id__gt=after_id).order_by("id")
 
@@ -136,9 +120,10 @@ def test_a_crowd_of_dead_servers_on_a_quiet_and_a_busy_machine_takes_no_live_ser
     canary = AlertRule.objects.create(kind="model_broken", model=f"{CROWD.prefix}-1", grace_s=0.0, repeat_s=0.0)
     redis_client().delete(CRAWL_LOCK_KEY, "swarm", "celery")
 
-    with celery_worker("swarm", swarm_peers, redis_url, tmp_path, CRAWL_INTERVAL=INTERVAL), \
-            celery_worker("celery", swarm_peers, redis_url, tmp_path, CRAWL_INTERVAL=INTERVAL), \
-            celery_beat(swarm_peers, redis_url, tmp_path, CRAWL_INTERVAL=INTERVAL):
+    timing = {"CRAWL_INTERVAL": INTERVAL, "REACHABILITY_TIMEOUT": TIMEOUT}
+    with celery_worker("swarm", swarm_peers, redis_url, tmp_path, **timing), \
+            celery_worker("celery", swarm_peers, redis_url, tmp_path, **timing), \
+            celery_beat(swarm_peers, redis_url, tmp_path, **timing):
         wait_until(lambda: ok_crawls().exists(), timeout=240, what="the first crawl")
         AlertRule.objects.create(kind="crawler_stale", grace_s=0.0, repeat_s=0.0)  # from a crawler that runs
         wait_until(lambda: ok_crawls().count() >= 5, timeout=240, what="five crawls on a quiet machine")
@@ -177,7 +162,7 @@ def test_sigterm_to_the_crawl_worker_mid_crawl_stores_no_state_change_and_the_ne
     live = live_peers(local_swarm)
     client = redis_client()
     client.delete(CRAWL_LOCK_KEY, "swarm")
-    env = fault_env(swarm_peers, redis_url, tmp_path)
+    env = fault_env(swarm_peers, redis_url, tmp_path, REACHABILITY_TIMEOUT=TIMEOUT)
     with worker("swarm", env, tmp_path, name="stopped") as stopped:
         crawl_task.delay()
         wait_until(lambda: ok_crawls().count() == 1, timeout=150, what="the first crawl to be stored")
@@ -186,7 +171,6 @@ def test_sigterm_to_the_crawl_worker_mid_crawl_stores_no_state_change_and_the_ne
         crawl_task.delay()
         wait_until(lambda: crawl_marker_seen(stopped.log_path, before), timeout=60, interval=0.05,
                    what="the second crawl to reach its checks")
-        time.sleep(1.0)  # into the checks: the tarpits hold them for a whole timeout
         stopped.kill_group(signal.SIGTERM)  # as Ctrl-C of runstack or a supervisor's stop would
         stopped.process.wait(timeout=60)
     assert live_changes(live) == [], "the stop wrote an outage"
@@ -201,58 +185,44 @@ def test_sigterm_to_the_crawl_worker_mid_crawl_stores_no_state_change_and_the_ne
     assert set(Server.objects.filter(peer__peer_id__in=list(live)).values_list("state", flat=True)) == {"online"}
 
 
-def test_a_killed_dht_process_fails_its_crawl_at_once_and_the_next_crawl_in_the_same_worker_succeeds(
-        crowd, local_swarm, transactional_db, swarm_peers, redis_url, tmp_path):
-    live = live_peers(local_swarm)
-    client = redis_client()
-    client.delete(CRAWL_LOCK_KEY, "swarm")
-    with worker("swarm", fault_env(swarm_peers, redis_url, tmp_path), tmp_path, name="kept") as kept:
-        crawl_task.delay()
-        wait_until(lambda: ok_crawls().count() == 1, timeout=150, what="the first crawl to be stored")
-        before = kept.log_path.stat().st_size
-        crawl_task.delay()
-        wait_until(lambda: crawl_marker_seen(kept.log_path, before), timeout=60, interval=0.05,
-                   what="the second crawl to reach its checks")
-        [dht_process] = [child for child in psutil.Process(kept.pid).children() if child.name().startswith("python")]
+def kill_mid_crawl(kept, victim: str) -> None:
+    """Starts a crawl in this worker and, once it reaches its checks, kills its DHT process (SIGKILL) or that
+    process's p2p daemon (SIGTERM)."""
+    before = kept.log_path.stat().st_size
+    crawl_task.delay()
+    wait_until(lambda: crawl_marker_seen(kept.log_path, before), timeout=60, interval=0.05,
+               what="the crawl to reach its checks")
+    [dht_process] = [child for child in psutil.Process(kept.pid).children() if child.name().startswith("python")]
+    if victim == "dht":
         dht_process.kill()
-        killed = time.monotonic()
-        # before: the crawl waited out its own deadline (65 s) for an answer that could never come
-        wait_until(lambda: Crawl.objects.filter(status="failed").exists(), timeout=15, interval=0.1,
-                   what="the crawl to be stored as failed")
-        failed = Crawl.objects.get(status="failed")
-        print(f"stored as failed {time.monotonic() - killed:.1f} s after the kill: {failed.error}")
-        assert "our DHT process died (killed by SIGKILL)" in failed.error
-        crawl_task.delay()
-        wait_until(lambda: ok_crawls().count() == 2, timeout=120, what="the next crawl in the same worker")
-        assert kept.alive(), kept.log_tail()
-    assert live_changes(live) == []
-    assert set(Server.objects.filter(peer__peer_id__in=list(live)).values_list("state", flat=True)) == {"online"}
-
-
-def test_a_p2p_daemon_killed_mid_crawl_fails_its_crawl_instead_of_declaring_every_server_unreachable(
-        crowd, local_swarm, transactional_db, swarm_peers, redis_url, tmp_path):
-    """Before, a crawl whose DHT process lived on after its p2p daemon died was stored as a good crawl in which every
-    server failed rpc_info: an outage of the whole swarm in history, uptime and alerts."""
-    live = live_peers(local_swarm)
-    client = redis_client()
-    client.delete(CRAWL_LOCK_KEY, "swarm")
-    with worker("swarm", fault_env(swarm_peers, redis_url, tmp_path), tmp_path, name="daemonless") as kept:
-        crawl_task.delay()
-        wait_until(lambda: ok_crawls().count() == 1, timeout=150, what="the first crawl to be stored")
-        before = kept.log_path.stat().st_size
-        crawl_task.delay()
-        wait_until(lambda: crawl_marker_seen(kept.log_path, before), timeout=60, interval=0.05,
-                   what="the second crawl to reach its checks")
-        [dht_process] = [child for child in psutil.Process(kept.pid).children() if child.name().startswith("python")]
+    else:
         [daemon] = [child for child in dht_process.children() if child.name() == "p2pd"]
         daemon.terminate()
-        wait_until(lambda: Crawl.objects.filter(status="failed").exists(), timeout=30, interval=0.1,
-                   what="the crawl to be stored as failed")
-        failed = Crawl.objects.get(status="failed")
-        print(f"the crawl without its p2p daemon: {failed.error}")
-        assert "p2p daemon exited" in failed.error
+
+
+def test_a_dht_process_or_p2p_daemon_killed_mid_crawl_fails_that_crawl_at_once_and_the_next_one_succeeds(
+        crowd, local_swarm, transactional_db, swarm_peers, redis_url, tmp_path):
+    """Before, a killed DHT process left its crawl waiting out its own deadline (65 s) for an answer that could not
+    come; a DHT process that outlived its p2p daemon was stored as a good crawl in which every server failed
+    rpc_info: an outage of the whole swarm in history, uptime and alerts."""
+    live = live_peers(local_swarm)
+    redis_client().delete(CRAWL_LOCK_KEY, "swarm")
+    env = fault_env(swarm_peers, redis_url, tmp_path, REACHABILITY_TIMEOUT=TIMEOUT)
+    with worker("swarm", env, tmp_path, name="kept") as kept:
         crawl_task.delay()
-        wait_until(lambda: ok_crawls().count() == 2, timeout=120, what="the next crawl, with a new DHT client")
-        assert kept.alive(), kept.log_tail()
-    assert live_changes(live) == [], "a dead p2p daemon wrote an outage"
+        wait_until(lambda: ok_crawls().count() == 1, timeout=150, what="the first crawl to be stored")
+        for number, (victim, reason) in enumerate([("dht", "our DHT process died (killed by SIGKILL)"),
+                                                   ("daemon", "our p2p daemon exited")], start=1):
+            kill_mid_crawl(kept, victim)
+            killed = time.monotonic()
+            wait_until(lambda: Crawl.objects.filter(status="failed").count() == number, timeout=15, interval=0.1,
+                       what=f"the crawl without its {victim} to be stored as failed")
+            failed = Crawl.objects.filter(status="failed").order_by("id").last()
+            print(f"{victim} killed: stored as failed {time.monotonic() - killed:.1f} s later: {failed.error}")
+            assert reason in failed.error
+            crawl_task.delay()
+            wait_until(lambda: ok_crawls().count() == number + 1, timeout=120,
+                       what="the next crawl in the same worker, with a new DHT client")
+            assert kept.alive(), kept.log_tail()
+    assert live_changes(live) == [], "our own DHT client's death wrote an outage"
     assert set(Server.objects.filter(peer__peer_id__in=list(live)).values_list("state", flat=True)) == {"online"}

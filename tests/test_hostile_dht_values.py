@@ -25,11 +25,11 @@ from swarm.localswarm.hostile import start_hostile_peers
 from swarm.localswarm.processes import wait_until
 from swarm.snapshot import ServerState
 
-pytestmark = pytest.mark.swarm
+pytestmark = [pytest.mark.swarm, pytest.mark.lingering_records]
 
 HOSTILE_MODEL = "hostile-model"
 FLOOD = 30_000
-LIFETIME = 60.0
+LIFETIME = 120.0
 
 
 def random_peer_id() -> str:

@@ -95,3 +95,15 @@ def test_within_the_caps_nothing_is_cut():
     raw = {"m.0": entries(PEERS[:3]), "m.1": None}
     admitted, cuts = admit(raw, [("m", 2)], Caps(), lambda peer: (2,))
     assert cuts == [] and admitted == raw
+
+
+def test_keys_missing_a_server_its_span_or_the_last_crawl_says_they_hold_are_found_known_servers_first():
+    from swarm.dht_reads import incomplete_keys
+
+    record = (2, 1.0, {"start_block": 0, "end_block": 3})
+    raw = {"m.0": {PEERS[0]: (record, 1e12)}, "m.1": {}, "m.2": None, "m.3": {PEERS[1]: ((2, 1.0, {}), 1e12)}}
+    assert incomplete_keys(raw, [("m", 4)]) == ["m.1", "m.2"]
+    assert incomplete_keys(raw, [("m", 4)], {"m": {PEERS[1]: range(2, 4)}}) == ["m.2", "m.1"]
+    complete = {"m.0": {PEERS[0]: (record, 1e12)}, "m.1": {PEERS[0]: (record, 1e12)},
+                "m.2": {PEERS[0]: (record, 1e12)}, "m.3": None}
+    assert incomplete_keys(complete, [("m", 4)]) == []

@@ -103,3 +103,35 @@ def test_old_alert_history_is_forgotten_but_not_a_notification_still_being_deliv
     assert list(AlertTransition.objects.values_list("at", flat=True)) == [NOW - timedelta(days=10)]
     assert set(AlertNotification.objects.all()) == {old_retrying, recent}
     assert Alert.objects.filter(pk=alert.pk).exists()
+
+
+def test_absent_servers_are_forgotten_after_their_retention_never_online_ones_sooner(settings):
+    """A server that was online stays RETENTION_PEER_DAYS after it left; one never seen online (what a flood of fresh
+    peer ids leaves) RETENTION_NEVER_ONLINE_DAYS; a peer's other servers and the model's history stay."""
+    from explorer.ingest import store_crawl
+    from explorer.models import Peer, Server, ServerSession, StateChange
+    from swarm.snapshot import ServerState
+    from tests.snapshots import PEERS, model, server, snapshot
+
+    settings.RETENTION_PEER_DAYS, settings.RETENTION_NEVER_ONLINE_DAYS = 30, 1
+    start = (NOW - timedelta(days=40)).timestamp()
+    store_crawl(snapshot(start, [model([server(0, 0, 6), server(1, 0, 6, state=ServerState.UNREACHABLE),
+                                        server(2, 0, 6)])]))
+    store_crawl(snapshot(start + 86400 * 38, [model([server(2, 0, 6)])]))  # 0 and 1 absent for two days
+    kept_stats = ModelStat.objects.count()
+
+    apply_retention(NOW)
+    assert set(Peer.objects.values_list("peer_id", flat=True)) == {PEERS[0], PEERS[2]}
+    assert not StateChange.objects.filter(server__peer__peer_id=PEERS[1]).exists()
+    assert ServerSession.objects.filter(server__peer__peer_id=PEERS[0]).exists()
+
+    report = apply_retention(NOW + timedelta(days=29))
+    assert report.deleted_servers == 1 and report.deleted_peers == 1
+    assert list(Server.objects.values_list("peer__peer_id", flat=True)) == [PEERS[2]]
+    assert ModelStat.objects.filter(model__dht_prefix="m").aggregate(n=models_sum("samples"))["n"] == kept_stats
+
+
+def models_sum(field):
+    from django.db.models import Sum
+
+    return Sum(field)

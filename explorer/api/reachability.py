@@ -15,7 +15,7 @@ def check_reachable(peer_id: str, initial_peers: list[str], timeout: float) -> t
     dht = get_dht(initial_peers)
     try:
         return call_in_dht(dht, partial(dht_reads.dial_peer, peer_id=peer_id, timeout=timeout), timeout + 5,
-                           "dialling the peer")
+                           "dialling the peer", unresponsive_after=timeout + 2)
     except DHTUnavailable as error:
         discard_dht(dht, str(error))
         raise

@@ -18,6 +18,8 @@ from hivemind.p2p import P2PContext
 from hivemind.proto import runtime_pb2
 from hivemind.utils import get_dht_time
 
+from swarm.records import MODEL_REGISTRY_KEY
+
 RPC_INFO_HANDLE = "TransformerConnectionHandler.rpc_info"  # what petals' clients (and our crawler) call
 ANNOUNCE_EVERY_S = 3.0
 RECORD_LIFETIME_S = 10.0
@@ -41,9 +43,13 @@ def _record(start: int, end: int) -> tuple:
 
 
 async def _announce(node: DHTNode, dht_prefix: str, start: int, end: int) -> bool:
+    """Its records for blocks start:end, and the model in the registry (as a server of the model writes it; an entry
+    someone wrote to last longer stays, so only the block records count)."""
+    expiration = get_dht_time() + RECORD_LIFETIME_S
     keys = [f"{dht_prefix}.{block}" for block in range(start, end)]
-    stored = await node.store_many(keys, [_record(start, end)] * len(keys), get_dht_time() + RECORD_LIFETIME_S,
+    stored = await node.store_many(keys, [_record(start, end)] * len(keys), expiration,
                                    subkeys=[node.peer_id.to_base58()] * len(keys))
+    await node.store(MODEL_REGISTRY_KEY, {"num_blocks": end, "repository": None}, expiration, subkey=dht_prefix)
     return all(stored.values())
 
 

@@ -9,9 +9,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import psutil
 
@@ -106,3 +108,17 @@ def wait_until(condition, timeout: float, interval: float = 0.5, what: str = "co
         if time.monotonic() >= deadline:
             raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+@contextmanager
+def busy_cores(per_core: int = 2) -> Iterator[int]:
+    """Keeps every core busy with `per_core` spinning processes per core while the block runs (a busy machine, for
+    tests and benchmarks); yields how many it started, and always stops them."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+            for _ in range(per_core * (os.cpu_count() or 1))]
+    try:
+        yield len(hogs)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
