@@ -111,13 +111,16 @@ def test_hostile_values_and_servers_are_rejected_with_reasons_and_every_crawl_go
     crawls = []
 
     def crawl():
+        """One crawl; the snapshot when it saw every hostile server and value (a DHT read can miss a record)."""
         started = time.monotonic()
         snapshot = crawl_swarm(dht, settings, crawls[-1][0] if crawls else None)
         crawls.append((snapshot, time.monotonic() - started))
-        report = snapshot.model(HOSTILE_MODEL)
-        return report is not None and {server.peer_id for server in report.servers} >= set(hostile.values())
+        report, rejected = snapshot.model(HOSTILE_MODEL), {(item.key, item.subkey) for item in snapshot.rejected}
+        saw_all = report is not None and {server.peer_id for server in report.servers} >= set(hostile.values()) \
+            and all((key, subkeys.get(subkey, subkey)) in rejected for key, subkey in WRITES)
+        return snapshot if saw_all else None
 
-    wait_until(crawl, timeout=90, interval=1.0, what="a crawl that sees the hostile servers")
+    snapshot = wait_until(crawl, timeout=120, interval=1.0, what="a crawl that sees every hostile server and value")
     crawl()  # and one more, now that the hostile servers have a history
     for snapshot, seconds in crawls:
         assert not snapshot.errors
@@ -128,7 +131,6 @@ def test_hostile_values_and_servers_are_rejected_with_reasons_and_every_crawl_go
         assert snapshot.model("tiny-llama").healthy and snapshot.model("tiny-falcon").healthy
     assert dht.is_alive(), "the crawler's DHT process died"
 
-    snapshot = crawls[-1][0]
     reasons = {(record.key, record.subkey): record.reason for record in snapshot.rejected}
     for (key, subkey), (_, why) in WRITES.items():
         found = reasons.get((key, subkeys.get(subkey, subkey)))
