@@ -60,10 +60,11 @@ def measure_bare(peers: list[str], models: list[tuple[str, int]], repeats: int) 
     return median(times)
 
 
-def measure_crawls(peers: list[str], live: dict[str, str], crawls: int) -> dict:
-    """`crawls` crawls in a row from one new DHT client, each from the one before, as the worker runs them."""
+def measure_crawls(peers: list[str], live: dict[str, str], crawls: int, previous=None) -> dict:
+    """`crawls` crawls in a row from one new DHT client, each from the one before (the first from `previous`, the
+    last crawl of the row before: what a restarted worker finds stored), as the worker runs them."""
     client = start_dht(peers)
-    previous, rows = None, []
+    rows = []
     try:
         for _ in range(crawls):
             started = time.perf_counter()
@@ -77,7 +78,7 @@ def measure_crawls(peers: list[str], live: dict[str, str], crawls: int) -> dict:
             previous = snapshot
     finally:
         client.shutdown()
-    return {"crawls": rows, "crawl_s": median([row["crawl_s"] for row in rows]),
+    return {"crawls": rows, "last": previous, "crawl_s": median([row["crawl_s"] for row in rows]),
             "false_outages": sum(row["outages"] for row in rows), "broken": sum(row["broken"] for row in rows),
             "unfinished": sum(row["unfinished"] for row in rows), "failed": median([row["failed"] for row in rows]),
             "wanted": median([row["wanted"] for row in rows])}
@@ -97,8 +98,9 @@ def section(command: str, results: list[dict], churn: dict, args) -> str:
     lines = [preamble(command, "it starts its own local swarm, publisher and hostile peers"), "",
              f"Three live Petals servers (tiny Llama and Falcon on CPU) beside N announced servers that do not exist "
              f"(synthetic records over 10 models of 80 blocks per 1,000, {TARPITS} of them real peers that never "
-             f"answer rpc_info). {args.crawls} crawls in a row per row below, from one DHT client, each going on "
-             "from the one before, as the crawl worker runs them; busy: "
+             f"answer rpc_info). {args.crawls} crawls in a row per row below, from one new DHT client, each going on "
+             "from the one before (the first from the row before's last, as a restarted worker from the stored "
+             "history), as the crawl worker runs them; busy: "
              f"{2 * (os.cpu_count() or 1)} spinning processes on {os.cpu_count()} cores during the bare read and the "
              "crawls. The bare read is one `get_many` of the registry and every block key from a new client (median "
              "of 2), the floor.", "",
@@ -154,9 +156,9 @@ def main() -> None:
             peers = list(state["initial_peers"])
             live = {item["peer_id"]: item["dht_prefix"] for item in state["servers"]}
             publisher = DHT(initial_peers=peers, client_mode=True, start=True)
-            hostile = start_hostile_peers(peers, "tarpit", TARPITS, "crowd0-0", 0, 80)
+            hostile = start_hostile_peers(peers, "tarpit", TARPITS, "crowd0-0", 0, 8)
             models = [(model["dht_prefix"], model["num_blocks"]) for model in state["models"]]
-            published = 0
+            published, last = 0, None
             for index, size in enumerate(sorted(args.sizes)):
                 dead = make_swarm(size - published, models=10, num_blocks=80, seed=index, prefix=f"crowd{index}")
                 publish(publisher, dead, lifetime=7200)
@@ -164,7 +166,9 @@ def main() -> None:
                 published = size
                 for machine in ("quiet", "busy"):
                     with busy_cores() if machine == "busy" else nullcontext():
-                        row = {"bare_s": measure_bare(peers, models, 2), **measure_crawls(peers, live, args.crawls)}
+                        row = {"bare_s": measure_bare(peers, models, 2),
+                               **measure_crawls(peers, live, args.crawls, last)}
+                    last = row.pop("last")
                     row.update(dead=size + TARPITS, machine=machine)
                     print(f"{size + TARPITS} dead, {machine}: false outages {row['false_outages']}, broken "
                           f"{row['broken']}, not finished {row['unfinished']}, bare {row['bare_s']:.2f} s, crawl "

@@ -145,8 +145,9 @@ def _read_blocks(
         raise DHTClientBroken("reading block records and checking servers' rpc_info: our p2p daemon exited during the "
                           "checks, so they say nothing about the servers")
     replies = health.pop("rejected_replies", [])
-    logger.info("block records read in %.2f s, %d keys read again in %.2f s (a server's span had gaps), checks "
-                "%.2f s", health.pop("read_s"), health.pop("reread_keys"), health.pop("reread_s"), health["duration_s"])
+    logger.info("%d block keys read in %.2f s (still empty after each pass: %s), %d read again in %.2f s (a "
+                "server's span had gaps), checks %.2f s", sum(blocks for _, blocks in prefixes), health.pop("read_s"),
+                health.pop("missed"), health.pop("reread_keys"), health.pop("reread_s"), health["duration_s"])
     announcements, rejected = parse_blocks(prefixes, raw)
     rejected += [RejectedRecord(key="rpc_info", subkey=peer_id, reason=reason) for peer_id, reason in replies]
     cut_records, uncounted = _cut_records(cuts)

@@ -47,8 +47,8 @@ def handed_back(coroutine_function):
             result = await coroutine_function(*args, **kwargs)
         except Exception as error:
             raise DHTCoroutineError(f"{type(error).__name__}: {_error_text(error)}") from None
-        try:
-            return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        try:  # in a thread: pickling a large crawl takes seconds, and the event loop must keep answering pings
+            return await asyncio.to_thread(pickle.dumps, result, pickle.HIGHEST_PROTOCOL)
         except Exception as error:  # a bound in swarm.dht_bounds let something through: say so, never hang
             raise DHTCoroutineError(f"the result could not be handed back: {type(error).__name__}: "
                                     f"{_error_text(error)}") from None
@@ -91,30 +91,36 @@ def _plain(found, interned: Optional[dict] = None) -> RawEntries:
 
 
 READ_PASSES = 3
-ISOLATED_READS = 32  # keys read one by one at once, in the passes after the first
+ISOLATED_READS = 32  # keys read one by one at once, in the last pass and when a span had gaps
 MAX_REREADS = 512  # keys read again per pass because a server's span had gaps (bogus spans cost no more than this)
 
 
-async def _read_keys(node: DHTNode, keys: Sequence[str]) -> dict[str, RawEntries]:
+async def _read_keys(node: DHTNode, keys: Sequence[str], missed: Optional[list] = None) -> dict[str, RawEntries]:
     """Reads many keys at once (latest values, not yet expired); returns key -> raw entries or None.
 
     A DHT reply that is lost or late (hivemind waits `wait_timeout` for each) looks exactly like an empty key, and
     with thousands of records a busy peer's reply can be late; so keys that came back empty are read again, up to
     READ_PASSES in all. hivemind asks each DHT node for all the keys it may hold in one request, so one huge key (a
-    value of megabytes, tens of thousands of subkeys) can lose the whole reply and every key in it: the later passes
-    read each missing key on its own, so that a hostile key can only lose itself. Keys that really are empty cost
-    those extra passes, nothing else."""
+    value of megabytes, tens of thousands of subkeys) can lose the whole reply and every key in it: the last pass
+    reads each key still missing on its own, so that a hostile key can only lose itself. Keys that really are empty
+    cost those extra passes, nothing else. `missed`, when given, gets how many keys were still empty after each
+    pass."""
     node.protocol.serializer = BoundedSerializer  # values past a bound come out as RejectedValue, never raise
     interned: dict = {}
+    found: dict[str, RawEntries] = {}
     missing = list(dict.fromkeys(keys))
-    result = await node.get_many(missing, math.inf, num_workers=max(1, min(len(missing), 256))) if missing else {}
-    found = {key: value for key in missing if (value := _plain(result.get(key), interned)) is not None}
-    for _ in range(READ_PASSES - 1):
-        missing = [key for key in missing if key not in found]
+    for number in range(READ_PASSES):
         if not missing:
             break
-        again = await _read_keys_alone(node, missing, interned)
+        if number < READ_PASSES - 1:
+            result = await node.get_many(missing, math.inf, num_workers=min(len(missing), 256))
+            again = await asyncio.to_thread(lambda: {key: _plain(result.get(key), interned) for key in missing})
+        else:  # the last pass: each key on its own
+            again = await _read_keys_alone(node, missing, interned)
         found.update((key, value) for key, value in again.items() if value is not None)
+        missing = [key for key in missing if key not in found]
+        if missed is not None:
+            missed.append(len(missing))
     return {key: found.get(key) for key in keys}
 
 
@@ -163,7 +169,7 @@ async def _complete_spans(node: DHTNode, raw: dict[str, RawEntries], models: Seq
     expiration of each subkey wins); up to READ_PASSES - 1 times. Returns how many keys were read again."""
     reread = 0
     for _ in range(READ_PASSES - 1):
-        keys = incomplete_keys(raw, models, last_answered_spans)[:MAX_REREADS]
+        keys = (await asyncio.to_thread(incomplete_keys, raw, models, last_answered_spans))[:MAX_REREADS]
         if not keys:
             break
         reread += len(keys)
@@ -251,15 +257,18 @@ async def read_blocks_and_check(_dht: DHT, node: DHTNode, models: Sequence[tuple
     every admitted peer that announced itself online (swarm.reachability): the raw entries by key, what the caps
     left out, the checks by peer id and how the checks went."""
     keys = [f"{prefix}.{block}" for prefix, num_blocks in models for block in range(num_blocks)]
-    started = time.monotonic()
-    raw = await _read_keys(node, keys)
+    started, missed = time.monotonic(), []
+    raw = await _read_keys(node, keys, missed)
     read_s = time.monotonic() - started
     reread = await _complete_spans(node, raw, models)
     reread_s = time.monotonic() - started - read_s
-    raw, cuts = admit(raw, models, caps, reachability.memory.rank)
-    checks, health = await reachability.check_servers(node, sorted(announced_online(raw.values())), policy)
-    _remember_answered_spans(raw, models, checks)
-    return raw, cuts, checks, {**asdict(health), "read_s": read_s, "reread_keys": reread, "reread_s": reread_s}
+    # the work over every record runs in threads, so that this event loop keeps answering pings meanwhile
+    raw, cuts = await asyncio.to_thread(admit, raw, models, caps, reachability.memory.rank)
+    online = await asyncio.to_thread(lambda: sorted(announced_online(raw.values())))
+    checks, health = await reachability.check_servers(node, online, policy)
+    await asyncio.to_thread(_remember_answered_spans, raw, models, checks)
+    return raw, cuts, checks, {**asdict(health), "read_s": read_s, "missed": missed, "reread_keys": reread,
+                               "reread_s": reread_s}
 
 
 PROTOCOL_NOT_SUPPORTED = "protocol not supported"  # a peer still starting up answers this: it is reachable

@@ -40,6 +40,7 @@ def redis_url():
         embedded = EmbeddedRedis(free_port(), Path(settings.VAR_DIR) / "test-redis").start()
         settings.REDIS_URL = settings.CELERY_BROKER_URL = embedded.url
         settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = channel_layer_hosts(embedded.url)
+        settings.CACHES["default"]["LOCATION"] = embedded.url  # the rate limits' counters
         celery_app.conf.broker_url = embedded.url
     yield settings.REDIS_URL
     if embedded is not None:

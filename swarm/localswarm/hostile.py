@@ -21,8 +21,8 @@ from hivemind.utils import get_dht_time
 from swarm.records import MODEL_REGISTRY_KEY
 
 RPC_INFO_HANDLE = "TransformerConnectionHandler.rpc_info"  # what petals' clients (and our crawler) call
-ANNOUNCE_EVERY_S = 3.0
-RECORD_LIFETIME_S = 10.0
+ANNOUNCE_EVERY_S = 8.0
+RECORD_LIFETIME_S = 20.0
 NESTED_REPLY = b"\x91" * 900 + b"\xc0"  # a list in a list ... 900 levels deep: valid msgpack, a few hundred bytes
 
 
