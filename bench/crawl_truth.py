@@ -38,6 +38,7 @@ SLACK = 1.3  # the target: crawl <= 1.3 x the bare read + one reachability timeo
 TIMEOUT = 5.0  # REACHABILITY_TIMEOUT's default
 TARPITS = 8
 LIVE_MODELS = ("tiny-llama", "tiny-falcon")
+UPDATE_PERIOD = 30.0  # the live servers re-announce every 30 s (records live 60 s; petals' default is 120 s)
 
 
 async def bare_read(_dht: DHT, node: DHTNode, models: list[tuple[str, int]]) -> int:
@@ -71,8 +72,13 @@ def measure_crawls(peers: list[str], live: dict[str, str], crawls: int, previous
             snapshot = crawl_swarm(client, CrawlSettings(initial_peers=tuple(peers), reachability_timeout=TIMEOUT),
                                    previous)
             seconds = time.perf_counter() - started
-            states = {server.peer_id: server.state for server in snapshot.servers if server.peer_id in live}
-            outages = sum(1 for peer in live if states.get(peer) != ServerState.ONLINE)
+            states = {server.peer_id: server for server in snapshot.servers if server.peer_id in live}
+            down = [(peer[:12], states[peer].state.value if peer in states else "absent",
+                     states[peer].reachability_error if peer in states else None)
+                    for peer in live if peer not in states or states[peer].state != ServerState.ONLINE]
+            outages = len(down)
+            if down:
+                print(f"  a live server was not online: {down}", flush=True)
             broken = sum(1 for prefix in LIVE_MODELS if not (snapshot.model(prefix) and snapshot.model(prefix).healthy))
             rows.append({"crawl_s": seconds, "outages": outages, "broken": broken, **snapshot.checks.model_dump()})
             previous = snapshot
@@ -96,7 +102,8 @@ def run_churn(args) -> dict:
 
 def section(command: str, results: list[dict], churn: dict, args) -> str:
     lines = [preamble(command, "it starts its own local swarm, publisher and hostile peers"), "",
-             f"Three live Petals servers (tiny Llama and Falcon on CPU) beside N announced servers that do not exist "
+             f"Three live Petals servers (tiny Llama and Falcon on CPU, announcing every {UPDATE_PERIOD:g} s) beside "
+             "N announced servers that do not exist "
              f"(synthetic records over 10 models of 80 blocks per 1,000, {TARPITS} of them real peers that never "
              f"answer rpc_info). {args.crawls} crawls in a row per row below, from one new DHT client, each going on "
              "from the one before (the first from the row before's last, as a restarted worker from the stored "
@@ -148,7 +155,7 @@ def main() -> None:
     started = time.perf_counter()
     results = []
     with tempfile.TemporaryDirectory(prefix="crawl-truth-") as var_dir:
-        swarm = LocalSwarm(Path(var_dir))
+        swarm = LocalSwarm(Path(var_dir), update_period=UPDATE_PERIOD)
         publisher, hostile = None, []
         try:
             print("starting a local swarm (bootstrap DHT + 3 Petals servers) ...", flush=True)

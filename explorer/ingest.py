@@ -201,7 +201,8 @@ def crawl_check_fields(snapshot: CrawlSnapshot) -> dict:
     checks = snapshot.checks
     return dict(checks_wanted=checks.wanted, checks_started=checks.started, checks_answered=checks.answered,
                 checks_failed=checks.failed, checks_unfinished=checks.unfinished, checks_held=checks.held,
-                checks_queued_s=checks.queued_s_max, checks_duration_s=checks.duration_s)
+                checks_deferred=checks.deferred, checks_queued_s=checks.queued_s_max,
+                checks_duration_s=checks.duration_s)
 
 
 def store_crawl(snapshot: CrawlSnapshot) -> Crawl:

@@ -31,7 +31,7 @@ from swarm.records import (
     parse_blocks,
     parse_model_registry,
 )
-from swarm.snapshot import NO_ANSWER, BootstrapPeer, CrawlChecks, CrawlSnapshot, RejectedRecord
+from swarm.snapshot import NO_ANSWER, NOT_CHECKED, BootstrapPeer, CrawlChecks, CrawlSnapshot, RejectedRecord
 from swarm.verdicts import DEFAULT_CONFIRMATIONS, PriorVerdict, carried_over, conclude_all, prior_verdicts
 
 logger = logging.getLogger(__name__)
@@ -138,8 +138,10 @@ def _read_blocks(
     checked server's verdict and how the checks went."""
     prefixes = [(model.dht_prefix, model.num_blocks) for model in models]
     logger.info("crawl: reading the block records of %d models and checking their servers", len(prefixes))
+    suspects = sorted(peer for peer, prior in priors.items() if prior.reachable and prior.failed_checks)
     call = DHTCall(dht, partial(dht_reads.read_blocks_and_check, models=prefixes, policy=settings.check_policy,
-                                caps=settings.caps), "reading block records and checking servers' rpc_info")
+                                caps=settings.caps, suspects=suspects),
+                   "reading block records and checking servers' rpc_info")
     raw, cuts, checks, health = _wait(call, settings.read_timeout + settings.check_budget + 5, settings, stop)
     if not health.pop("daemon_alive", True):
         raise DHTClientBroken("reading block records and checking servers' rpc_info: our p2p daemon exited during the "
@@ -153,7 +155,10 @@ def _read_blocks(
     cut_records, uncounted = _cut_records(cuts)
     verdicts = conclude_all(checks, priors, settings.confirmations)
     held = sum(1 for verdict in verdicts.values() if verdict.check == NO_ANSWER and verdict.reachable)
-    return announcements, rejected + cut_records, uncounted, verdicts, CrawlChecks(**health, held=held)
+    deferred = sum(1 for peer, verdict in verdicts.items()
+                   if verdict.check == NOT_CHECKED and peer in priors and priors[peer].reachable is False)
+    return (announcements, rejected + cut_records, uncounted, verdicts,
+            CrawlChecks(**health, held=held, deferred=deferred))
 
 
 def crawl_swarm(dht: DHT, settings: CrawlSettings, previous: Optional[CrawlSnapshot] = None,

@@ -251,11 +251,11 @@ def _remember_answered_spans(raw: dict[str, RawEntries], models: Sequence[tuple[
 
 @handed_back
 async def read_blocks_and_check(_dht: DHT, node: DHTNode, models: Sequence[tuple[str, int]],
-                                policy: reachability.CheckPolicy, caps: Caps
+                                policy: reachability.CheckPolicy, caps: Caps, suspects: Sequence[str] = ()
                                 ) -> tuple[dict[str, RawEntries], list[Cut], dict[str, tuple], dict]:
     """Every block key of these (dht_prefix, num_blocks) models in one get_many, the caps applied, then rpc_info on
-    every admitted peer that announced itself online (swarm.reachability): the raw entries by key, what the caps
-    left out, the checks by peer id and how the checks went."""
+    every admitted peer that announced itself online (swarm.reachability; `suspects` right after those that
+    answered): the raw entries by key, what the caps left out, the checks by peer id and how the checks went."""
     keys = [f"{prefix}.{block}" for prefix, num_blocks in models for block in range(num_blocks)]
     started, missed = time.monotonic(), []
     raw = await _read_keys(node, keys, missed)
@@ -265,7 +265,7 @@ async def read_blocks_and_check(_dht: DHT, node: DHTNode, models: Sequence[tuple
     # the work over every record runs in threads, so that this event loop keeps answering pings meanwhile
     raw, cuts = await asyncio.to_thread(admit, raw, models, caps, reachability.memory.rank)
     online = await asyncio.to_thread(lambda: sorted(announced_online(raw.values())))
-    checks, health = await reachability.check_servers(node, online, policy)
+    checks, health = await reachability.check_servers(node, online, policy, suspects=suspects)
     await asyncio.to_thread(_remember_answered_spans, raw, models, checks)
     return raw, cuts, checks, {**asdict(health), "read_s": read_s, "missed": missed, "reread_keys": reread,
                                "reread_s": reread_s}

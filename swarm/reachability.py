@@ -78,29 +78,32 @@ class CheckMemory:
     def last(self, peer_id: str) -> Optional[tuple[bool, float]]:
         return self._last.get(peer_id)
 
-    def rank(self, peer_id: str, connected: frozenset = frozenset()) -> tuple:
-        """Sort key: answered last time (most recent first), connected now, never checked, did not answer last
-        time (least recently checked first, so that every dead peer is retried in turn)."""
+    def rank(self, peer_id: str, connected: frozenset = frozenset(), suspects: frozenset = frozenset()) -> tuple:
+        """Sort key: answered last time (most recent first), suspects (online servers whose one failed check awaits
+        its confirmation), connected now, never checked, did not answer last time (least recently checked first, so
+        that every dead peer is retried in turn)."""
         last = self._last.get(peer_id)
         if last is not None and last[0]:
             return (0, -last[1])
-        if peer_id in connected:
+        if peer_id in suspects:
             return (1, 0.0)
-        if last is None:
+        if peer_id in connected:
             return (2, 0.0)
-        return (3, last[1])
+        if last is None:
+            return (3, 0.0)
+        return (4, last[1])
 
 
 memory = CheckMemory()
 
 
 def check_order(peer_ids: Iterable[str], known: CheckMemory, connected: frozenset,
-                rng: Optional[random.Random] = None) -> list[str]:
+                rng: Optional[random.Random] = None, suspects: frozenset = frozenset()) -> list[str]:
     """The order in which to check these peers (see CheckMemory.rank); peers never checked are shuffled, so that no
     choice of peer ids puts a crowd of fresh ones ahead of the others."""
     peers = list(dict.fromkeys(peer_ids))
     (rng or random.Random()).shuffle(peers)
-    return sorted(peers, key=lambda peer: known.rank(peer, connected))
+    return sorted(peers, key=lambda peer: known.rank(peer, connected, suspects))
 
 
 class LoopLag:
@@ -168,16 +171,18 @@ async def _rpc_info(node: DHTNode, peer_id: str, allowed: float, policy: CheckPo
 
 
 async def check_servers(node: DHTNode, peer_ids: Sequence[str], policy: CheckPolicy,
-                        known: CheckMemory = memory) -> tuple[dict[str, CheckResult], CheckHealth]:
-    """rpc_info on every peer, at most `policy.concurrency` at once, in check_order, within `policy.budget_s`:
-    peer_id -> (outcome, rtt_s, error), and how the check went."""
+                        known: CheckMemory = memory, suspects: Iterable[str] = ()
+                        ) -> tuple[dict[str, CheckResult], CheckHealth]:
+    """rpc_info on every peer, at most `policy.concurrency` at once, in check_order (`suspects`: peers still online
+    on one failed check, right after those that answered), within `policy.budget_s`: peer_id -> (outcome, rtt_s,
+    error), and how the check went."""
     loop_started = time.monotonic()
     deadline = loop_started + policy.budget_s
     try:
         connected = frozenset(info.peer_id.to_base58() for info in await asyncio.wait_for(node.p2p.list_peers(), 2.0))
     except Exception:
         connected = frozenset()
-    queue = check_order(peer_ids, known, connected)
+    queue = check_order(peer_ids, known, connected, suspects=frozenset(suspects))
     health = CheckHealth(wanted=len(queue))
     results: dict[str, CheckResult] = {}
     lag = LoopLag().start()

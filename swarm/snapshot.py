@@ -84,10 +84,17 @@ class CrawlChecks(Frozen):
     duration_s: float = 0.0
     max_loop_lag_s: float = 0.0
     held: int = 0  # failed once but reachable before: still online until a confirming check
+    deferred: int = 0  # of the unfinished, servers already found unreachable: their retry waits for a later crawl
 
     @property
     def unfinished_share(self) -> float:
         return self.unfinished / self.wanted if self.wanted else 0.0
+
+    @property
+    def blind_share(self) -> float:
+        """The share of servers whose state this crawl could not check and does not already know to be down."""
+        unknown = self.wanted - self.deferred
+        return (self.unfinished - self.deferred) / unknown if unknown > 0 else 0.0
 
 
 class RejectedRecord(Frozen):

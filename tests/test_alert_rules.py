@@ -118,9 +118,9 @@ def test_crawler_stale_counts_intervals_since_the_last_good_crawl_and_quotes_the
 def test_crawler_stale_also_fires_on_a_crawler_that_runs_but_can_no_longer_check():
     rule("crawler_stale", params={"intervals": 2, "max_unchecked_share": 0.5})
 
-    def checked(seconds: float, unfinished: int) -> None:
-        checks = CrawlChecks(wanted=100, started=100 - unfinished, answered=90 - unfinished, failed=10,
-                             unfinished=unfinished)
+    def checked(seconds: float, unfinished: int, deferred: int = 0) -> None:
+        checks = CrawlChecks(wanted=100, started=100 - unfinished, answered=max(0, 90 - unfinished),
+                             failed=min(10, 100 - unfinished), unfinished=unfinished, deferred=deferred)
         store_crawl(snapshot(T0 + seconds, [healthy()]).model_copy(update={"checks": checks}))
 
     checked(0, 10)
@@ -135,6 +135,18 @@ def test_crawler_stale_also_fires_on_a_crawler_that_runs_but_can_no_longer_check
     checked(45, 20)
     evaluate(46)
     assert not firing()
+    # a crowd of servers already found unreachable, retried a share per crawl, does not blind it
+    checked(60, 80, deferred=75)
+    checked(75, 70, deferred=60)
+    evaluate(76)
+    assert not firing()
+    checked(90, 80, deferred=20)  # 60 of the 80 it did not know to be down
+    evaluate(91)
+    assert not firing()
+    checked(105, 70, deferred=10)
+    evaluate(106)
+    summary = firing()[("crawler_stale", "", "")]
+    assert "worst: 60 of 80 unchecked, 20 more already unreachable" in summary
 
 
 def test_version_drift_counts_online_servers_once_each_against_the_newest_or_a_minimum():

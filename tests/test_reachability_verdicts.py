@@ -25,6 +25,16 @@ def test_answered_recently_first_then_connected_then_never_checked_then_dead_lea
     assert order[6:] == [PEERS[3], PEERS[2]]
 
 
+def test_a_suspect_awaiting_its_confirming_check_comes_right_after_those_that_answered():
+    memory = CheckMemory()
+    memory.record(PEERS[0], True, at=100.0)
+    memory.record(PEERS[1], False, at=50.0)  # dead for long: retried first among the dead
+    memory.record(PEERS[2], False, at=300.0)  # answered before, failed its last check: online until confirmed
+    order = check_order(PEERS[:5], memory, connected=frozenset({PEERS[4]}), rng=random.Random(3),
+                        suspects=frozenset({PEERS[2]}))
+    assert order == [PEERS[0], PEERS[2], PEERS[4], PEERS[3], PEERS[1]]
+
+
 def test_the_memory_is_bounded_and_seeding_never_overrides_a_real_check():
     memory = CheckMemory(size=3)
     memory.record(PEERS[0], False, at=1.0)

@@ -194,16 +194,19 @@ def crawler_stale(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
 
 def _crawler_blind(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
     """The crawler runs but can no longer check: each of the last `intervals` crawls (all of them good) left more
-    than `max_unchecked_share` of its rpc_info checks unfinished."""
+    than `max_unchecked_share` of its rpc_info checks unfinished, not counting retries of servers already found
+    unreachable (a crowd of dead servers is retried in turn, a share per crawl; their state is known)."""
     count, share = param(rule, "intervals"), param(rule, "max_unchecked_share")
     crawls = facts.recent_crawls(count)
-    if len(crawls) < count or any(crawl.status != crawl.Status.OK or crawl.checks_unfinished_share <= share
+    if len(crawls) < count or any(crawl.status != crawl.Status.OK or crawl.checks_blind_share <= share
                                   for crawl in crawls):
         return []
-    worst = max(crawls, key=lambda crawl: crawl.checks_unfinished_share)
+    worst = max(crawls, key=lambda crawl: crawl.checks_blind_share)
+    known_down = f", {worst.checks_deferred} more already unreachable" if worst.checks_deferred else ""
     return [Condition(f"the last {count} crawls could not check more than {share:.0%} of the servers announced "
-                      f"online (worst: {worst.checks_unfinished} of {worst.checks_wanted} unchecked); the crawler "
-                      "cannot tell who is up")]
+                      f"online (worst: {worst.checks_unfinished - worst.checks_deferred} of "
+                      f"{worst.checks_wanted - worst.checks_deferred} unchecked{known_down}); the crawler cannot tell "
+                      "who is up")]
 
 
 def _version(text: Optional[str]) -> Optional[Version]:

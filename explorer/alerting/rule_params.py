@@ -39,8 +39,8 @@ PARAMS: dict[str, tuple[Param, ...]] = {
     Kind.CRAWLER_STALE: (
         Param("intervals", int, 3, "fires after this many crawl intervals without a good crawl", 1),
         Param("max_unchecked_share", float, 0.5, "also fires when that many crawls running could not check more than "
-              "this share of the servers announced online (the crawler runs but can no longer tell who is up)",
-              0.0, 1.0),
+              "this share of the servers announced online and not already found unreachable (the crawler runs "
+              "but can no longer tell who is up)", 0.0, 1.0),
     ),
     Kind.VERSION_DRIFT: (
         Param("max_outdated_share", float, 0.5, "fires when a larger share of servers runs an older Petals", 0.0, 1.0),

@@ -112,11 +112,13 @@ def explorer_metrics(last_ok: Optional[Crawl], snapshot: Optional[CrawlSnapshot]
         rejected.add_metric([], snapshot.rejected_total)
     yield rejected
     checks = gauge("swarm_explorer_crawl_checks", "rpc_info checks of the latest successful crawl, by outcome "
-                   "(unchecked: could not be checked, never an outage)", ("outcome",))
+                   "(unchecked: could not be checked, never an outage; deferred: of the unchecked, servers "
+                   "already found unreachable)", ("outcome",))
     if last_ok is not None:
         for outcome, count in (("wanted", last_ok.checks_wanted), ("started", last_ok.checks_started),
                                ("answered", last_ok.checks_answered), ("no_answer", last_ok.checks_failed),
-                               ("unchecked", last_ok.checks_unfinished), ("held", last_ok.checks_held)):
+                               ("unchecked", last_ok.checks_unfinished), ("held", last_ok.checks_held),
+                               ("deferred", last_ok.checks_deferred)):
             checks.add_metric([outcome], count)
     yield checks
     queued = gauge("swarm_explorer_crawl_check_queue_seconds",

@@ -47,7 +47,8 @@ class CrawlSerializer(serializers.ModelSerializer):
         model = Crawl
         fields = ["id", "started_at", "finished_at", "duration_s", "status", "error", "servers_seen", "models_seen",
                   "records_rejected", "bootstrap_reachable", "bootstrap_total", "checks_wanted", "checks_started",
-                  "checks_answered", "checks_failed", "checks_unfinished", "checks_held", "checks_queued_s",
+                  "checks_answered", "checks_failed", "checks_unfinished", "checks_held", "checks_deferred",
+                  "checks_queued_s",
                   "checks_duration_s"]
 
 

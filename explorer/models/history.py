@@ -28,6 +28,7 @@ class Crawl(models.Model):
     checks_failed = models.PositiveIntegerField(default=0)  # did not answer
     checks_unfinished = models.PositiveIntegerField(default=0)  # could not be checked: never an outage
     checks_held = models.PositiveIntegerField(default=0)  # failed once, still online until a confirming check
+    checks_deferred = models.PositiveIntegerField(default=0)  # unfinished retries of servers already unreachable
     checks_queued_s = models.FloatField(default=0.0)  # the longest a check waited for a free slot
     checks_duration_s = models.FloatField(default=0.0)
 
@@ -38,6 +39,12 @@ class Crawl(models.Model):
     @property
     def checks_unfinished_share(self) -> float:
         return self.checks_unfinished / self.checks_wanted if self.checks_wanted else 0.0
+
+    @property
+    def checks_blind_share(self) -> float:
+        """Of the servers this crawl did not already know to be down, the share it could not check."""
+        unknown = self.checks_wanted - self.checks_deferred
+        return (self.checks_unfinished - self.checks_deferred) / unknown if unknown > 0 else 0.0
 
 
 class ServerSession(models.Model):

@@ -16,5 +16,5 @@ def rejected_records(request):
     context = page_context()
     context["recent_crawls"] = Crawl.objects.only(
         "started_at", "status", "records_rejected", "servers_seen", "checks_wanted", "checks_answered", "checks_failed",
-        "checks_unfinished", "checks_held", "checks_queued_s")[:RECENT_CRAWLS]
+        "checks_unfinished", "checks_held", "checks_deferred", "checks_queued_s")[:RECENT_CRAWLS]
     return render(request, "explorer/rejected.html", context)
