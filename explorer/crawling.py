@@ -105,9 +105,9 @@ def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
     crawl = _count(store_crawl(snapshot))
     request_evaluation()
     logger.info(
-        "crawl %s: %d models, %d servers, %d rejected records, checks %d answered / %d failed / %d unfinished, %.2f s",
-        crawl.pk, crawl.models_seen, crawl.servers_seen, crawl.records_rejected, crawl.checks_answered,
-        crawl.checks_failed, crawl.checks_unfinished, crawl.duration_s,
+        "crawl %s: %d models, %d servers, %d rejected records, checks %d answered / %d failed / %d unfinished (%d of "
+        "them already unreachable), %.2f s", crawl.pk, crawl.models_seen, crawl.servers_seen, crawl.records_rejected,
+        crawl.checks_answered, crawl.checks_failed, crawl.checks_unfinished, crawl.checks_deferred, crawl.duration_s,
     )
     return crawl
 

@@ -90,11 +90,11 @@ class CrawlChecks(Frozen):
     def unfinished_share(self) -> float:
         return self.unfinished / self.wanted if self.wanted else 0.0
 
-    @property
-    def blind_share(self) -> float:
-        """The share of servers whose state this crawl could not check and does not already know to be down."""
-        unknown = self.wanted - self.deferred
-        return (self.unfinished - self.deferred) / unknown if unknown > 0 else 0.0
+
+def blind_share(wanted: int, unfinished: int, deferred: int) -> float:
+    """Of the servers a crawl wanted to check and did not already know to be down, the share it could not check."""
+    unknown = wanted - deferred
+    return (unfinished - deferred) / unknown if unknown > 0 else 0.0
 
 
 class RejectedRecord(Frozen):

@@ -4,6 +4,7 @@ full snapshot that pages and APIs read."""
 from django.db import models
 
 from explorer.models.swarm import Model, Server, ServerStates
+from swarm.snapshot import blind_share
 
 
 class Crawl(models.Model):
@@ -42,9 +43,7 @@ class Crawl(models.Model):
 
     @property
     def checks_blind_share(self) -> float:
-        """Of the servers this crawl did not already know to be down, the share it could not check."""
-        unknown = self.checks_wanted - self.checks_deferred
-        return (self.checks_unfinished - self.checks_deferred) / unknown if unknown > 0 else 0.0
+        return blind_share(self.checks_wanted, self.checks_unfinished, self.checks_deferred)
 
 
 class ServerSession(models.Model):
