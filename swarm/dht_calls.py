@@ -1,11 +1,14 @@
 """Calling a coroutine in the DHT process and waiting for it without being fooled: the caller learns at once when the
-DHT process dies, within `unresponsive_after` seconds when it stops answering (a ping goes with every wait), when it
-is asked to stop, or when the call's own deadline passes; results come back pickled by swarm.dht_reads.handed_back.
-Used by the crawler, the web's is_reachable and the local swarm launcher.
+DHT process dies, within `unresponsive_after` seconds when it stops answering (a ping goes with every wait, and a
+process that did not answer it and used next to no CPU meanwhile is stuck: paused, deadlocked, blocked; one that is
+working through a large read on a loaded machine is waited for up to the call's deadline), when it is asked to stop,
+or when the call's own deadline passes; results come back pickled by swarm.dht_reads.handed_back. Used by the
+crawler, the web's is_reachable and the local swarm launcher.
 """
 
 from __future__ import annotations
 
+import logging
 import pickle
 import signal
 import threading
@@ -13,13 +16,17 @@ import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Optional
 
+import psutil
 from hivemind import DHT
 
 from swarm import dht_reads
 
+logger = logging.getLogger(__name__)
+
 POLL_S = 0.2
 HEARTBEAT_EVERY_S = 2.0
 UNRESPONSIVE_AFTER_S = 15.0
+WORKING_CPU_SHARE = 0.05  # a silent DHT process that used at least this share of a core meanwhile is busy, not stuck
 
 
 class DHTCallFailed(RuntimeError):
@@ -32,6 +39,16 @@ class DHTUnavailable(DHTCallFailed):
 
 class CallAbandoned(DHTCallFailed):
     """The caller was asked to stop (the worker is shutting down) while it waited."""
+
+
+def cpu_seconds(dht: DHT) -> Optional[float]:
+    """CPU time the DHT process has used so far (None when it cannot be read: then a silent process counts as
+    stuck)."""
+    try:
+        times = psutil.Process(dht.pid).cpu_times()
+    except (psutil.Error, TypeError, ValueError):
+        return None
+    return times.user + times.system
 
 
 def describe_exit(dht: DHT) -> str:
@@ -57,7 +74,8 @@ class DHTCall:
                stop: Optional[threading.Event] = None) -> Any:
         deadline = time.monotonic() + timeout
         last_answer = time.monotonic()
-        ping: Optional[tuple[Any, float]] = None  # (future, sent at)
+        ping: Optional[tuple[Any, float, Optional[float]]] = None  # (future, sent at, CPU seconds then)
+        said_busy = False
         while True:
             try:
                 return pickle.loads(self.future.result(timeout=POLL_S))
@@ -84,11 +102,20 @@ class DHTCall:
                     raise DHTUnavailable(f"{self.what}: our p2p daemon exited")
                 last_answer, ping = now, None
             elif ping is not None and now - ping[1] > unresponsive_after:
-                self.future.cancel()
-                raise DHTUnavailable(f"{self.what}: our DHT process stopped answering (no reply to a ping for "
-                                     f"{unresponsive_after:g} s)")
+                silent, used = now - ping[1], None
+                cpu = cpu_seconds(self.dht)
+                if cpu is not None and ping[2] is not None:
+                    used = cpu - ping[2]
+                if used is None or used < WORKING_CPU_SHARE * silent:
+                    self.future.cancel()
+                    raise DHTUnavailable(f"{self.what}: our DHT process stopped answering (no reply to a ping for "
+                                         f"{silent:.0f} s, and it was not working meanwhile)")
+                if not said_busy:
+                    logger.warning("%s: our DHT process has not answered a ping for %.0f s but is working (%.1f s of "
+                                   "CPU meanwhile): waiting for it up to the call's deadline", self.what, silent, used)
+                    said_busy = True
             if ping is None and now - last_answer >= HEARTBEAT_EVERY_S:
-                ping = (self.dht.run_coroutine(dht_reads.heartbeat, return_future=True), now)
+                ping = (self.dht.run_coroutine(dht_reads.heartbeat, return_future=True), now, cpu_seconds(self.dht))
 
 
 def call_in_dht(dht: DHT, coroutine, timeout: float, what: str, **waiting) -> Any:

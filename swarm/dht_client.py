@@ -27,6 +27,10 @@ class SwarmUnreachable(RuntimeError):
 
 
 RPC_TIMEOUT = 10.0  # hivemind's default (3 s) loses replies of a few megabytes from a busy peer
+# An explorer only reads: it keeps no local cache of what it found and never stores it onto the nearest nodes
+# (hivemind's defaults; re-encoding every found key of thousands of subkeys held the DHT process's event loop for
+# seconds at a time, and an explorer should not re-publish what peers wrote, hostile values included).
+READER_NODE = {"cache_locally": False, "cache_nearest": 0, "cache_refresh_before_expiry": 0}
 
 
 def start_dht(initial_peers: Sequence[str], startup_timeout: float = 30.0) -> DHT:
@@ -38,6 +42,7 @@ def start_dht(initial_peers: Sequence[str], startup_timeout: float = 30.0) -> DH
             startup_timeout=startup_timeout,
             await_ready=True,
             wait_timeout=RPC_TIMEOUT,
+            **READER_NODE,
         )
     except Exception as error:
         peers = list(initial_peers)
