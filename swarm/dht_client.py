@@ -27,10 +27,11 @@ class SwarmUnreachable(RuntimeError):
 
 
 RPC_TIMEOUT = 10.0  # hivemind's default (3 s) loses replies of a few megabytes from a busy peer
-# An explorer only reads: it keeps no local cache of what it found and never stores it onto the nearest nodes
-# (hivemind's defaults; re-encoding every found key of thousands of subkeys held the DHT process's event loop for
-# seconds at a time, and an explorer should not re-publish what peers wrote, hostile values included).
-READER_NODE = {"cache_locally": False, "cache_nearest": 0, "cache_refresh_before_expiry": 0}
+# An explorer only reads: it never stores what it found onto the nearest nodes, nor refreshes its cache (hivemind's
+# defaults; re-encoding every found key of thousands of subkeys held the DHT process's event loop for seconds at a
+# time, and an explorer should not re-publish what peers wrote, hostile values included). Its local cache stays: a
+# record found earlier and not yet expired still stands when a busy node does not answer this time.
+READER_NODE = {"cache_nearest": 0, "cache_refresh_before_expiry": 0}
 
 
 def start_dht(initial_peers: Sequence[str], startup_timeout: float = 30.0) -> DHT:
