@@ -122,8 +122,8 @@ def section(command: str, results: list[dict], churn: dict, args) -> str:
              "from the one before (the first from the row before's last, as a restarted worker from the stored "
              "history), as the crawl worker runs them; busy: "
              f"{BUSY_PER_CORE * (os.cpu_count() or 1)} spinning processes on {os.cpu_count()} cores during the bare "
-             "read and the crawls (the live swarm and its DHT nodes run on the same cores). The bare read is one `get_many` of the registry and every block key from a new client (median "
-             "of 2), the floor.", "",
+             "read and the crawls (the live swarm and its DHT nodes run on the same cores). The bare read is one "
+             "`get_many` of the registry and every block key from a new client (median of 2), the floor.", "",
              "| dead peers | machine | crawls failed | false outages | live model broken | checks wanted | no answer | "
              "not finished (all crawls) | bare read s | crawl s (median) | target s (1.3 × bare + 5 s) | target |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
