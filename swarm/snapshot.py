@@ -86,10 +86,6 @@ class CrawlChecks(Frozen):
     held: int = 0  # failed once but reachable before: still online until a confirming check
     deferred: int = 0  # of the unfinished, servers already found unreachable: their retry waits for a later crawl
 
-    @property
-    def unfinished_share(self) -> float:
-        return self.unfinished / self.wanted if self.wanted else 0.0
-
 
 def blind_share(wanted: int, unfinished: int, deferred: int) -> float:
     """Of the servers a crawl wanted to check and did not already know to be down, the share it could not check."""

@@ -38,10 +38,6 @@ class Crawl(models.Model):
         get_latest_by = "started_at"
 
     @property
-    def checks_unfinished_share(self) -> float:
-        return self.checks_unfinished / self.checks_wanted if self.checks_wanted else 0.0
-
-    @property
     def checks_blind_share(self) -> float:
         return blind_share(self.checks_wanted, self.checks_unfinished, self.checks_deferred)
 
