@@ -10,6 +10,7 @@ import plotly
 from csp.constants import NONE, SELF
 
 from config.env import env_bool, env_float, env_int, env_list, env_models, env_sources, env_str
+from config.redis_settings import redis_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -109,19 +110,8 @@ EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", 6389, minimum=1)
 EMBEDDED_REDIS = env_str("REDIS_URL") is None
 REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-
-# channels-redis waits for messages with a 5 s blocking pop; redis-py's default read timeout is also 5 s, which made
-# an idle consumer die now and then: reads may take longer than the pop.
-CHANNEL_LAYER_SOCKET_TIMEOUT = 30.0
-
-
-def channel_layer_hosts(url: str) -> list[dict]:
-    return [{"address": url, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}]
-
-
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                              "CONFIG": {"hosts": channel_layer_hosts(REDIS_URL)}}}
+_redis = redis_settings(REDIS_URL)
+CACHES, CHANNEL_LAYERS, CELERY_BROKER_URL = _redis["CACHES"], _redis["CHANNEL_LAYERS"], _redis["CELERY_BROKER_URL"]
 
 # The swarm
 SWARM_INITIAL_PEERS = env_list("SWARM_INITIAL_PEERS")  # None: petals.constants.PUBLIC_INITIAL_PEERS
@@ -193,7 +183,6 @@ RETENTION_PEER_DAYS = env_float("RETENTION_PEER_DAYS", 30.0, minimum=0.0)
 RETENTION_NEVER_ONLINE_DAYS = env_float("RETENTION_NEVER_ONLINE_DAYS", 1.0, minimum=0.0)
 
 # Celery: the crawl runs on the "swarm" queue, whose worker uses the solo pool (a DHT client needs a child process).
-CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ROUTES = {
     "explorer.tasks.crawl": {"queue": "swarm"},

@@ -14,7 +14,6 @@ from typing import Optional
 import pytest
 from django.conf import settings
 
-from config.settings import channel_layer_hosts
 from swarm.localswarm.launcher import LocalSwarm
 from swarm.localswarm.processes import free_port, wait_until
 
@@ -29,22 +28,11 @@ def pytest_collection_modifyitems(items):
                2 if item.get_closest_marker("lingering_records") else 1)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def redis_url():
-    """REDIS_URL when set (CI, these machines); otherwise an embedded redis-server for the session."""
-    from config.celery import app as celery_app
-    from explorer.embedded_redis import EmbeddedRedis
-
-    embedded = None
-    if settings.EMBEDDED_REDIS:
-        embedded = EmbeddedRedis(free_port(), Path(settings.VAR_DIR) / "test-redis").start()
-        settings.REDIS_URL = settings.CELERY_BROKER_URL = embedded.url
-        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = channel_layer_hosts(embedded.url)
-        settings.CACHES["default"]["LOCATION"] = embedded.url  # the rate limits' counters
-        celery_app.conf.broker_url = embedded.url
-    yield settings.REDIS_URL
-    if embedded is not None:
-        embedded.stop()
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The session's Redis: REDIS_URL when set (CI, these machines), else the embedded one that
+    tests.support.session_redis started before the settings were read."""
+    return settings.REDIS_URL
 
 
 NOWHERE = "/ip4/127.0.0.1/tcp/9/p2p/QmacbEukVwji17fNUAmRjAfCWASVZQQg7FYvJjFkGPiZNQ"
