@@ -1,8 +1,10 @@
 """Django admin for what operators may need beyond the /alerts/ pages: accounts (Django's own), and the alerting
 rows, with the history read-only."""
 
+from django import forms
 from django.contrib import admin
 
+from explorer.alerting.transports import kind_choices, kind_label
 from explorer.models import Alert, AlertChannel, AlertNotification, AlertRule, Silence
 
 
@@ -12,10 +14,23 @@ class AlertRuleAdmin(admin.ModelAdmin):
     list_filter = ("kind", "enabled")
 
 
+class AlertChannelForm(forms.ModelForm):
+    kind = forms.ChoiceField(choices=kind_choices)  # the declared kinds (explorer.alerting.transports)
+
+    class Meta:
+        model = AlertChannel
+        fields = "__all__"
+
+
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "enabled", "disabled_reason")
+    form = AlertChannelForm
+    list_display = ("name", "kind_label", "enabled", "disabled_reason")
     list_filter = ("kind", "enabled")
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_label(self, channel: AlertChannel) -> str:
+        return kind_label(channel.kind)
 
 
 @admin.register(Silence)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.db.models import BLANK_CHOICE_DASH
 from django.utils import timezone
 
-from explorer.alerting.channel_config import FIELDS as CHANNEL_FIELDS
 from explorer.alerting.channel_config import InvalidChannel, clean_config
 from explorer.alerting.durations import parse_duration
 from explorer.alerting.rule_params import ALL_PARAMS, MODEL_SCOPED, PARAMS, InvalidParams, clean_params
+from explorer.alerting.transports import config_fields, kind_choices, kind_named
 from explorer.models import AlertChannel, AlertRule, Silence
 from swarm.records import is_valid_dht_prefix, is_valid_peer_id
 
@@ -71,16 +72,19 @@ class RuleForm(forms.ModelForm):
         return data
 
 
+def _who(kinds) -> str:
+    """"webhook, Slack and Discord": the kinds that take a field, for its help text."""
+    titles = [kind.title for kind in kinds]
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
+
+
+def _config_field(field, kinds) -> forms.Field:
+    return forms.CharField(required=False, max_length=field.max_length, label=field.label,
+                           help_text=f"{_who(kinds)}: {field.help}" if field.help else _who(kinds))
+
+
 class ChannelForm(forms.ModelForm):
-    url = forms.CharField(required=False, max_length=1000, label="URL",
-                          help_text="webhook, Slack and Discord: where to POST (https:// recommended)")
-    secret = forms.CharField(required=False, max_length=200,
-                             help_text="webhook: the HMAC-SHA256 signing secret; leave empty to generate one "
-                                       "(or, when editing, to keep the current one)")
-    to = forms.CharField(required=False, max_length=2000, label="email recipients",
-                         help_text="email: addresses separated by commas or spaces")
-    bot_token = forms.CharField(required=False, max_length=200, label="bot token", help_text="Telegram")
-    chat_id = forms.CharField(required=False, max_length=80, label="chat id", help_text="Telegram")
+    """The kind, the name, and every config field any kind declares; only the chosen kind's are read."""
 
     class Meta:
         model = AlertChannel
@@ -88,19 +92,24 @@ class ChannelForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["kind"] = forms.ChoiceField(choices=BLANK_CHOICE_DASH + kind_choices())  # the registry's now
         config = self.instance.config or {}
-        for name in ("url", "secret", "bot_token", "chat_id"):
-            self.fields[name].initial = config.get(name, "")
-        self.fields["to"].initial = ", ".join(config.get("to", []))
+        for field, kinds in config_fields():
+            self.fields[field.name] = _config_field(field, kinds)
+            value = config.get(field.name, [] if field.many else "")
+            self.fields[field.name].initial = ", ".join(value) if field.many else value
 
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
         if not kind:
             return data
-        given = {name: data.get(name, "") for name in CHANNEL_FIELDS.get(kind, ())}
-        if kind == AlertChannel.Kind.WEBHOOK and not given.get("secret") and self.instance.pk:
-            given["secret"] = (self.instance.config or {}).get("secret", "")  # editing keeps the secret
+        declared = kind_named(kind)
+        fields = declared.fields if declared else ()
+        given = {field.name: data.get(field.name, "") for field in fields}
+        for field in fields:
+            if field.keep_when_empty and not given[field.name] and self.instance.pk:
+                given[field.name] = (self.instance.config or {}).get(field.name, "")  # editing keeps the secret
         try:
             self.instance.config = clean_config(kind, given)
         except InvalidChannel as error:

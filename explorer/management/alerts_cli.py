@@ -1,6 +1,7 @@
 """Helpers of `manage.py alerts`: form errors as one actionable message, rows looked up by id, each row as a JSON
 object and as one line of text (channels only with where they deliver, never with secrets), --param pairs, the
-operator account and its password (never echoed), and the argparse pieces of the subcommands."""
+operator account and its password (never echoed), and the argparse pieces of the subcommands (`channel add`'s
+from the declared channel kinds)."""
 
 from __future__ import annotations
 
@@ -17,20 +18,21 @@ from django.core.management.base import CommandError
 
 from explorer.alerting.channel_config import target
 from explorer.alerting.rule_params import ALL_PARAMS, PARAMS, SWARM_ONLY, describe
+from explorer.alerting.transports import config_fields, kinds
 from explorer.models import Alert, AlertChannel, AlertRule, AlertState, Silence
 
 PASSWORD_ENV = "ALERTS_OPERATOR_PASSWORD"
-# Form fields named as the person typed them on the command line.
-FIELD_NAMES = {"peer_id": "peer", "grace_s": "grace", "repeat_s": "repeat", "bot_token": "bot-token",
-               "chat_id": "chat-id", "model_pattern": "model", "peer_pattern": "peer", "starts_at": "starts",
-               "ends_at": "until"}
+# Form fields named as the person typed them on the command line (channel config fields: channel_flag_names).
+FIELD_NAMES = {"peer_id": "peer", "grace_s": "grace", "repeat_s": "repeat", "model_pattern": "model",
+               "peer_pattern": "peer", "starts_at": "starts", "ends_at": "until"}
 
 
-def form_failure(form, what: str) -> CommandError:
+def form_failure(form, what: str, names: dict[str, str] | None = None) -> CommandError:
     """"could not add the channel: url: must be an http:// or https:// URL; to: ..." from a form's errors."""
+    names = {**FIELD_NAMES, **(names or {})}
     problems = []
     for field, messages in form.errors.items():
-        label = "" if field == "__all__" else f"{FIELD_NAMES.get(field, field)}: "
+        label = "" if field == "__all__" else f"{names.get(field, field)}: "
         problems += [f"{label}{message}" for message in messages]
     return CommandError(f"could not {what}: " + "; ".join(problems))
 
@@ -210,3 +212,22 @@ def topic(subparsers, name: str, help: str):
 
 def id_argument(parser, noun: str) -> None:
     parser.add_argument("id", type=int, metavar="ID", help=f"the {noun}'s number, as `{noun} list` shows it")
+
+
+def channel_flag_names() -> dict[str, str]:
+    """Each channel config field's form name → its flag without the dashes: bot_token → bot-token."""
+    return {field.name: field.flag[2:] for field, _ in config_fields()}
+
+
+def channel_add_arguments(parser: argparse.ArgumentParser) -> None:
+    """KIND, --name and one flag per config field of any declared kind, with each kind's help below."""
+    values = [kind.value for kind in kinds()]
+    parser.add_argument("kind", choices=values, metavar="KIND", help=f"one of {', '.join(values)}")
+    parser.add_argument("--name", required=True, help="a unique name for the channel")
+    for field, takers in config_fields():
+        many = {"nargs": "+", "action": "extend"} if field.many else {}
+        parser.add_argument(field.flag, metavar=field.metavar, **many,
+                            help=f"{', '.join(kind.value for kind in takers)}: {field.flag_help}")
+    width = max(map(len, values), default=0)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "kinds:\n" + "\n".join(f"  {kind.value:<{width}}  {kind.help}" for kind in kinds())

@@ -11,6 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from explorer import display
+from explorer.alerting.transports import kind_label
 
 register = template.Library()
 
@@ -108,3 +109,9 @@ def server_url(peer_id):
 @register.filter
 def model_url(dht_prefix):
     return _link("model", dht_prefix)
+
+
+@register.filter
+def channel_kind(value: str) -> str:
+    """A channel's kind as its transport calls it."""
+    return kind_label(value)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from explorer.alerting.transports.base import Message, Transport
+from explorer.alerting.transports.declaration import ChannelKind
+from explorer.alerting.transports.fields import SECRET_URL, url_host
 from explorer.alerting.transports.http import post_json
 
 DISCORD_CONTENT_LIMIT = 2000
@@ -24,3 +26,8 @@ class DiscordTransport(Transport):
             "content": content[:DISCORD_CONTENT_LIMIT], "username": "Swarm Explorer",
             "allowed_mentions": {"parse": []}, "flags": SUPPRESS_EMBEDS,
         })
+
+
+KIND = ChannelKind(value="discord", label="Discord webhook", title="Discord",
+                   help="a Discord channel's webhook",
+                   transport=DiscordTransport, fields=(SECRET_URL,), target=url_host)

@@ -3,12 +3,19 @@ the title as subject. SMTP 5xx answers are permanent; 4xx answers and connection
 
 from __future__ import annotations
 
+import re
 import smtplib
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
+from django.core.validators import validate_email
 
 from explorer.alerting.transports.base import DeliveryError, Message, Transport
+from explorer.alerting.transports.declaration import ChannelKind, ConfigField
+
+MAX_RECIPIENTS = 20
 
 
 class EmailTransport(Transport):
@@ -29,3 +36,31 @@ class EmailTransport(Transport):
         except (smtplib.SMTPException, OSError) as error:
             raise DeliveryError(f"could not hand the mail to {settings.EMAIL_HOST}:{settings.EMAIL_PORT}: "
                                 f"{type(error).__name__}: {str(error)[:200]}") from None
+
+
+def clean_recipients(value: Any) -> list[str]:
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[\s,;]+", str(value or ""))
+    addresses = [str(item).strip() for item in items if str(item).strip()]
+    if not addresses:
+        raise ValueError("at least one address")
+    if len(addresses) > MAX_RECIPIENTS:
+        raise ValueError(f"{MAX_RECIPIENTS} addresses at most")
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValueError(f"{address[:80]!r} is not an email address") from None
+    return addresses
+
+
+def _recipients(config: dict) -> str:
+    return ", ".join(config.get("to", []))
+
+
+KIND = ChannelKind(
+    value="email", label="email", title="email",
+    help="plain-text mail through the server of the EMAIL_* settings",
+    transport=EmailTransport, target=_recipients,
+    fields=(ConfigField("to", "email recipients", clean_recipients, many=True, max_length=2000, metavar="ADDR",
+                        help="addresses separated by commas or spaces", flag_help="recipient addresses"),),
+)

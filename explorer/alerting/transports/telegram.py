@@ -4,13 +4,18 @@ address is TELEGRAM_API_URL; its JSON error description is kept in the delivery'
 from __future__ import annotations
 
 import json
+import re
 
 from django.conf import settings
 
 from explorer.alerting.transports.base import DeliveryError, Message, Transport
+from explorer.alerting.transports.declaration import ChannelKind, ConfigField
+from explorer.alerting.transports.fields import matching
 from explorer.alerting.transports.http import post, raise_for_answer
 
 TELEGRAM_TEXT_LIMIT = 4096
+_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+_CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
 
 
 class TelegramTransport(Transport):
@@ -31,3 +36,18 @@ class TelegramTransport(Transport):
             if error.retry_after is None and isinstance(retry_after, (int, float)):
                 error.retry_after = float(retry_after)
             raise
+
+
+def _chat(config: dict) -> str:
+    return f"chat {config.get('chat_id', '?')}"
+
+
+KIND = ChannelKind(
+    value="telegram", label="Telegram bot", title="Telegram",
+    help="plain-text messages from a Telegram bot to a chat, group or channel",
+    transport=TelegramTransport, target=_chat,
+    fields=(ConfigField("bot_token", "bot token", matching(_TOKEN, "bot token such as 123456:ABC-DEF…"),
+                        secret=True, flag_help="the bot token"),
+            ConfigField("chat_id", "chat id", matching(_CHAT, "chat id (a number, or @channelname)"), max_length=80,
+                        flag_help="the chat id (a number, or @channelname)")),
+)

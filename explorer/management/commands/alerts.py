@@ -10,17 +10,15 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from explorer.alerting.channel_actions import enable_channel, send_test_notification
-from explorer.alerting.channel_config import FIELDS as CHANNEL_FIELDS
 from explorer.alerting.defaults import ensure_default_rules
 from explorer.alerting.forms import ChannelForm, RuleForm, SilenceForm
 from explorer.alerting.rule_params import ALL_PARAMS
-from explorer.alerting.runs import EVALUATION_WAIT_S, evaluate_exclusively
+from explorer.alerting.runs import evaluate_exclusively
+from explorer.alerting.transports import config_fields, kind_named
+from explorer.budgets import budget
 from explorer.management import alerts_cli as cli
 from explorer.management.output import ReportingCommand
 from explorer.models import Alert, AlertChannel, AlertRule, AlertState, Silence
-
-CHANNEL_OPTIONS = {"url": "--url", "secret": "--secret", "to": "--to", "bot_token": "--bot-token",
-                   "chat_id": "--chat-id"}
 
 
 def operator(options):
@@ -34,22 +32,24 @@ def operator(options):
 
 
 def channel_add(options):
-    kind = options["kind"]
-    unused = [flag for name, flag in CHANNEL_OPTIONS.items() if options[name] and name not in CHANNEL_FIELDS[kind]]
+    kind = kind_named(options["kind"])  # argparse took only a registered one
+    fields = [field for field, _ in config_fields()]
+    unused = [field.flag for field in fields if options.get(field.name) and field.name not in kind.field_names()]
     if unused:
-        takes = ", ".join(CHANNEL_OPTIONS[name] for name in CHANNEL_FIELDS[kind])
-        raise CommandError(f"{kind} channels take {takes}, not {', '.join(unused)}")
-    data = {"kind": kind, "name": options["name"], "to": ", ".join(options["to"] or []),
-            **{name: options[name] or "" for name in ("url", "secret", "bot_token", "chat_id")}}
+        takes = ", ".join(field.flag for field in kind.fields)
+        raise CommandError(f"{kind.value} channels take {takes}, not {', '.join(unused)}")
+    data = {"kind": kind.value, "name": options["name"],
+            **{field.name: ", ".join(options.get(field.name) or []) if field.many else options.get(field.name) or ""
+               for field in fields}}
     form = ChannelForm(data=data)
     if not form.is_valid():
-        raise cli.form_failure(form, "add the channel")
+        raise cli.form_failure(form, "add the channel", cli.channel_flag_names())
     channel = form.save()
     document, text = cli.channel_row(channel), f"added channel {cli.channel_line(channel)}"
-    if channel.kind == AlertChannel.Kind.WEBHOOK:
-        document["secret"] = channel.config["secret"]
-        text += (f"\nsigning secret: {channel.config['secret']}\n(shown only now: configure the receiver to check "
-                 f"the HMAC-SHA256 signature with it)")
+    if kind.shown_once:
+        shown, note = kind.shown_once(channel.config)
+        document.update(shown)
+        text += f"\n{note}"
     return document, text
 
 
@@ -173,7 +173,7 @@ def silence_expire(options):
 def evaluate(options):
     result = evaluate_exclusively()  # waits for a scheduled one that is running; runs unguarded without Redis
     if result is None:
-        raise CommandError(f"another alert evaluation has been running for over {EVALUATION_WAIT_S:g} s; "
+        raise CommandError(f"another alert evaluation has been running for over {budget('evaluation').lock_wait_s:g} s; "
                            f"try again when it has finished")
     text = (f"evaluated every rule now: {cli.plural(result.conditions, 'condition')} holding, "
             f"{cli.plural(result.transitions, 'alert transition')}, {cli.plural(result.notifications, 'notification')}"
@@ -210,15 +210,7 @@ def build_parser(parser) -> None:
                     help=f"read the password from the first line of stdin (else ${cli.PASSWORD_ENV}, else a prompt)")
 
     channel = cli.topic(topics, "channel", "notification channels: where alerts are sent")
-    add = cli.leaf(channel, "add", channel_add, "add a notification channel")
-    add.add_argument("kind", choices=AlertChannel.Kind.values, metavar="KIND",
-                     help=f"one of {', '.join(AlertChannel.Kind.values)}")
-    add.add_argument("--name", required=True, help="a unique name for the channel")
-    add.add_argument("--url", help="webhook, slack, discord: the URL to POST to")
-    add.add_argument("--secret", help="webhook: the HMAC-SHA256 signing secret (default: a generated one)")
-    add.add_argument("--to", nargs="+", action="extend", metavar="ADDR", help="email: recipient addresses")
-    add.add_argument("--bot-token", help="telegram: the bot token")
-    add.add_argument("--chat-id", help="telegram: the chat id (a number, or @channelname)")
+    cli.channel_add_arguments(cli.leaf(channel, "add", channel_add, "add a notification channel"))
     cli.leaf(channel, "list", channel_list, "list the channels (without secrets)")
     for name, handler, help in (("remove", channel_remove, "remove a channel and its deliveries"),
                                 ("test", channel_test, "queue a test notification through a channel"),
