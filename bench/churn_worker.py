@@ -58,8 +58,8 @@ def run_inside(args) -> dict:
     django.setup()
     from django.core.management import call_command
 
-    from explorer.ingest import store_crawl
-    from explorer.retention import apply_retention
+    from explorer.crawls.ingest import store_crawl
+    from explorer.crawls.retention import apply_retention
     from swarm.localswarm.synthetic import make_swarm
 
     call_command("migrate", verbosity=0)

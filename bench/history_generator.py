@@ -13,7 +13,8 @@ from typing import Iterable, Iterator, Optional
 from django.conf import settings
 from django.db import connection, transaction
 
-from explorer.ingest import change_reason, store_crawl
+from explorer.crawls.ingest import change_reason, store_crawl
+from explorer.crawls.retention import apply_retention
 from explorer.models import (
     ConsistencyCheck,
     Crawl,
@@ -25,7 +26,6 @@ from explorer.models import (
     StateChange,
 )
 from explorer.models.swarm import ServerStates
-from explorer.retention import apply_retention
 from swarm.localswarm.synthetic import make_swarm
 
 DAY = 86400

@@ -8,7 +8,7 @@ import time
 from django.conf import settings
 
 from bench.history_databases import database_bytes, settle, table_bytes, vacuum_table
-from explorer.ingest import store_crawl
+from explorer.crawls.ingest import store_crawl
 from explorer.models import LatestSnapshot, Model
 from swarm.localswarm.synthetic import make_swarm
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 from django.test import Client
 
 from bench.report import median, percentile
-from explorer.history import RANGES
-from explorer.ingest import latest_snapshot
+from explorer.crawls.history import RANGES
+from explorer.crawls.latest import latest_snapshot
 
 
 def _time(client: Client, url: str, repeats: int) -> dict:

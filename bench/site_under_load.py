@@ -258,7 +258,7 @@ def log_problems(text: str) -> dict[str, int]:
 
 def run_round(args, env: dict[str, str], peers: list[str], model_path: str, web_processes: int,
               scratch: Path) -> Round:
-    from explorer.crawling import skipped_crawls
+    from explorer.crawls.crawling import skipped_crawls
 
     flush_redis()
     stack_env = {**env, "REDIS_URL": REDIS_URL, "DEBUG": "0", "SWARM_INITIAL_PEERS": " ".join(peers),
@@ -396,7 +396,7 @@ def notes(rounds: list[Round], args) -> str:
             + (f"; the stack's log: {', '.join(f'{count} {name}' for name, count in result.log_errors.items())}"
                if result.log_errors else "; nothing wrong in the stack's log") + ".")
     lines.append(
-        "- Pages come from the per-process micro-cache (`explorer/page_cache.py`, PAGE_CACHE_SECONDS = 1): each web "
+        "- Pages come from the per-process micro-cache (`explorer/views/page_cache.py`, PAGE_CACHE_SECONDS = 1): each web "
         "process renders the overview and the model page once a second and serves that render meanwhile without a "
         "database query, so a page request costs Django's middleware and a hop to a worker thread, not a render; the "
         "model page of this swarm is "

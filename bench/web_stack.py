@@ -101,7 +101,7 @@ def with_flipped_states(swarm, count: int, offset: int = 0):
 def store_crawls(servers: int, crawls: int = 2, changed: int = 20) -> tuple:
     """Stores `crawls` crawls of a `servers`-server synthetic swarm, 30 s apart, each changing `changed` servers'
     states (so history and state changes exist); returns (the swarm as last stored, the seconds each store took)."""
-    from explorer.ingest import store_crawl
+    from explorer.crawls.ingest import store_crawl
     from swarm.localswarm.synthetic import make_swarm
 
     swarm = make_swarm(servers)

@@ -1,5 +1,5 @@
 """Measures the live-update fan-out: 1,000 WebSocket clients on /ws/swarm/ of the production web server (Daphne), a
-crawl stored through explorer.ingest.store_crawl, and the time from its commit until each client has the delta.
+crawl stored through explorer.crawls.ingest.store_crawl, and the time from its commit until each client has the delta.
 
 Starts its own database (PostgreSQL `bench_web`, or SQLite under a temporary VAR_DIR), Redis DB 12 as channel layer
 and Daphne as runstack does; the clients (autobahn's asyncio WebSocket client) run in this process.
@@ -101,7 +101,7 @@ def store_changed_crawl(swarm, changed: int) -> float:
     """Stores a crawl in which `changed` servers changed state; returns the unix time its transaction committed."""
     from django.db import connections, transaction
 
-    from explorer.ingest import store_crawl
+    from explorer.crawls.ingest import store_crawl
 
     committed = []
     changed_swarm = with_flipped_states(swarm, changed, offset=3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Optional
 
 from django.core.exceptions import ImproperlyConfigured
@@ -51,6 +52,18 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
     if number < minimum:
         raise ImproperlyConfigured(f"{name}={value!r}: must be at least {minimum}")
     return number
+
+
+RATE = re.compile(r"^[1-9]\d*/\d*[smhd]$")  # django-ratelimit's "count/period": 10/m, 100/h, 5/10m
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as "10/m" (ten per minute) or "5/10m" (five per ten minutes)."""
+    value = env_str(name, default)
+    if not RATE.match(value):
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a rate such as 10/m, 100/h or 5/10m "
+                                   f"(a count, a slash, then s, m, h or d, optionally after a number)")
+    return value
 
 
 def env_list(name: str, default: Optional[list[str]] = None) -> Optional[list[str]]:

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
+from functools import partial
 from pathlib import Path
 
 import dj_database_url
 import plotly
 from csp.constants import NONE, SELF
+from django.utils.functional import lazy
 
-from config.env import env_bool, env_float, env_int, env_list, env_models, env_sources, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_models, env_rate, env_sources, env_str
 from config.redis_settings import redis_settings
+from config.var_dir import generated_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept under var/."""
-    configured = env_str("SECRET_KEY")
-    if configured:
-        return configured
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# SECRET_KEY from the environment, else one generated once and kept under VAR_DIR, read when first needed
+SECRET_KEY = env_str("SECRET_KEY") or lazy(partial(generated_secret_key, VAR_DIR), str)()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 WEB_PROCESSES = env_int("WEB_PROCESSES", 1, minimum=1)  # Daphne processes runstack starts on one port (IPv4 past 1)
@@ -125,7 +113,7 @@ PROBE_TOKENS = env_int("PROBE_TOKENS", 8, minimum=1)
 PROBE_TIMEOUT = env_float("PROBE_TIMEOUT", 120.0, minimum=5.0)  # the whole probe; every step is cut off by it
 PROBE_SERVERS_PER_ROUND = env_int("PROBE_SERVERS_PER_ROUND", 4, minimum=0)  # per model, least recently probed first
 PROBE_FAILURE_BAN = env_float("PROBE_FAILURE_BAN", 600.0, minimum=0.0)  # route probes avoid a server that just failed
-PROBE_REQUEST_RATE = env_str("PROBE_REQUEST_RATE", "2/m")  # on-demand probes per client address
+PROBE_REQUEST_RATE = env_rate("PROBE_REQUEST_RATE", "2/m")  # on-demand probes per client address
 CONSISTENCY_INTERVAL = env_float("CONSISTENCY_INTERVAL", 3600.0, minimum=1.0)
 CONSISTENCY_TOLERANCE = env_float("CONSISTENCY_TOLERANCE", 0.02, minimum=0.0)  # relative hidden-state difference
 RETENTION_PROBE_DAYS = env_float("RETENTION_PROBE_DAYS", 90.0, minimum=0.0)
@@ -141,7 +129,7 @@ MAX_SERVERS_PER_MODEL = env_int("MAX_SERVERS_PER_MODEL", 2000, minimum=1)
 MAX_SERVERS_PER_CRAWL = env_int("MAX_SERVERS_PER_CRAWL", 10000, minimum=1)
 # a DHT client that answers no ping for this long is restarted (its crawl fails with that reason)
 DHT_UNRESPONSIVE_AFTER = env_float("DHT_UNRESPONSIVE_AFTER", 15.0, minimum=1.0)
-IS_REACHABLE_RATE = env_str("IS_REACHABLE_RATE", "10/m")  # per client address; each check dials out
+IS_REACHABLE_RATE = env_rate("IS_REACHABLE_RATE", "10/m")  # per client address; each check dials out
 CRAWL_SOFT_TIME_LIMIT = env_float("CRAWL_SOFT_TIME_LIMIT", 120.0, minimum=5.0)
 
 # Operator alerting (rules, channels and silences are managed by staff at /alerts/ or with `manage.py alerts`)
@@ -153,7 +141,7 @@ ALERT_RETRY_BACKOFF = env_float("ALERT_RETRY_BACKOFF", 30.0, minimum=0.0)  # sec
 ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 6, minimum=1)
 ALERT_DELIVERY_LOST_AFTER = env_float("ALERT_DELIVERY_LOST_AFTER", 300.0, minimum=10.0)  # then queued again
 ALERT_HTTP_TIMEOUT = env_float("ALERT_HTTP_TIMEOUT", 10.0, minimum=0.5)
-ALERT_TEST_RATE = env_str("ALERT_TEST_RATE", "5/m")  # "send test notification" per operator
+ALERT_TEST_RATE = env_rate("ALERT_TEST_RATE", "5/m")  # "send test notification" per operator
 TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
 RETENTION_ALERT_DAYS = env_float("RETENTION_ALERT_DAYS", 180.0, minimum=0.0)  # transitions and notifications
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -282,7 +270,6 @@ SPECTACULAR_SETTINGS = {
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", Path(plotly.__file__).parent / "package_data")]
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

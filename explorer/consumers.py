@@ -8,11 +8,11 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from explorer.broadcast import SWARM_GROUP
+from explorer.crawls.broadcast import SWARM_GROUP
 
 
 def _resync_text(snapshot, crawl_id) -> str:
-    from explorer.live_state import live_state
+    from explorer.crawls.live_state import live_state
 
     return json.dumps({**live_state(snapshot, crawl_id), "type": "resync"})
 
@@ -20,7 +20,7 @@ def _resync_text(snapshot, crawl_id) -> str:
 @database_sync_to_async
 def current_resync() -> str:
     """The resync message (the live state of the latest crawl) as JSON text, encoded once per crawl."""
-    from explorer import latest
+    from explorer.crawls import latest
 
     return latest.derived("resync", _resync_text)
 
@@ -45,7 +45,7 @@ class SwarmConsumer(AsyncJsonWebsocketConsumer):
 @database_sync_to_async
 def stored_probe(probe_id: int):
     from explorer.models import Probe
-    from explorer.probe_store import probe_json
+    from explorer.probes.storing import probe_json
 
     probe = Probe.objects.select_related("model", "target", "failed_peer").filter(pk=probe_id).first()
     return None if probe is None else probe_json(probe)
@@ -53,7 +53,7 @@ def stored_probe(probe_id: int):
 
 class ProbeProgressConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
-        from explorer.probing import probe_group
+        from explorer.probes.probing import probe_group
 
         self.probe_id = int(self.scope["url_route"]["kwargs"]["probe_id"])
         probe = await stored_probe(self.probe_id)

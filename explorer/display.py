@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any, Optional
 from urllib.parse import urlparse
 
+from swarm import text
+
 DEFAULT_CAP = 64
 
 
 def cap(value: Any, limit: int = DEFAULT_CAP) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.cap(value, limit)
 
 
 def http_url(value: Any) -> Optional[str]:

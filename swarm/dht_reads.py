@@ -28,6 +28,7 @@ from swarm import reachability
 from swarm.admission import Caps, Cut, admit, cap_subkeys
 from swarm.dht_bounds import BoundedSerializer
 from swarm.records import MODEL_REGISTRY_KEY, announced_online
+from swarm.text import error_text as capped_error
 
 RawEntries = Optional[Any]  # dict subkey -> (value, expiration) for dictionary keys, else the plain value
 MAX_SUBKEY_CHARS = 256
@@ -46,19 +47,14 @@ def handed_back(coroutine_function):
         try:
             result = await coroutine_function(*args, **kwargs)
         except Exception as error:
-            raise DHTCoroutineError(f"{type(error).__name__}: {_error_text(error)}") from None
+            raise DHTCoroutineError(f"{type(error).__name__}: {capped_error(error)}") from None
         try:  # in a thread: pickling a large crawl takes seconds, and the event loop must keep answering pings
             return await asyncio.to_thread(pickle.dumps, result, pickle.HIGHEST_PROTOCOL)
         except Exception as error:  # a bound in swarm.dht_bounds let something through: say so, never hang
             raise DHTCoroutineError(f"the result could not be handed back: {type(error).__name__}: "
-                                    f"{_error_text(error)}") from None
+                                    f"{capped_error(error)}") from None
 
     return run
-
-
-def _error_text(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _subkey(subkey: Any, index: int) -> Any:
@@ -215,7 +211,7 @@ async def _ping_bootstrap(node: DHTNode, maddr: str, timeout: float) -> dict:
         peer_id = PeerID.from_base58(Multiaddr(maddr).value_for_protocol("p2p"))
     except Exception as error:
         return {"maddr": maddr, "peer_id": None, "reachable": False, "rtt_s": None,
-                "error": f"not a valid multiaddr with /p2p/: {_error_text(error)}"}
+                "error": f"not a valid multiaddr with /p2p/: {capped_error(error)}"}
     started = time.perf_counter()
     try:
         request = dht_pb2.PingRequest(peer=node.protocol.node_info)
@@ -225,7 +221,7 @@ async def _ping_bootstrap(node: DHTNode, maddr: str, timeout: float) -> dict:
     except asyncio.TimeoutError:
         error_text = f"no answer within {timeout:g} s"
     except Exception as error:
-        error_text = _error_text(error)
+        error_text = capped_error(error)
     return {"maddr": maddr, "peer_id": peer_id.to_base58(), "reachable": False, "rtt_s": None, "error": error_text}
 
 

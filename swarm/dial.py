@@ -1,4 +1,6 @@
-"""Reaching one peer on demand, from this process's DHT client (for /api/v1/is_reachable)."""
+"""Reaching one peer on demand from this process's DHT client (for /api/v1/is_reachable): the dial runs in the DHT
+process (swarm.dht_reads.dial_peer) and is waited for as the crawler's reads are (swarm.dht_calls), so a DHT
+process that died or stopped answering is noticed the same way."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from petals.data_structures import RemoteSpanInfo
 from swarm.probe_client import ClientModel, ProbeNotRunnable
 from swarm.probe_result import Hop, ProbeKind, ProbeResult, ProbeStatus
 from swarm.probe_session import PinnedRouteSession, ProbeFailure, ProbeSequenceManager
+from swarm.text import cap
 
 DEFAULT_PROMPT_IDS = (1, 15, 29, 92, 7, 310, 44, 8)  # token ids, so no tokenizer is needed; below any vocabulary size
 ERROR_LIMIT = 1000
@@ -182,4 +183,4 @@ def _summarize_latencies(result: ProbeResult, latencies: list[float]) -> None:
 
 
 def _cap(text: str) -> str:
-    return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
+    return cap(text, ERROR_LIMIT)

@@ -28,6 +28,8 @@ from petals.server.handler import TransformerConnectionHandler
 
 from swarm.dht_bounds import RejectedValue, bounded_loads
 from swarm.snapshot import ANSWERED, NO_ANSWER, NOT_CHECKED
+from swarm.text import error_text
+
 BUSY_LAG_S = 1.0  # our event loop ran this late during a call: a timeout then says nothing about the server
 LAG_SAMPLE_S = 0.1
 MEMORY_SIZE = 100_000  # peers remembered, least recently checked forgotten first
@@ -138,11 +140,6 @@ def daemon_alive(node: DHTNode) -> bool:
     return child is None or child.returncode is None
 
 
-def _error_text(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    return text if len(text) <= 300 else text[:299] + "…"
-
-
 async def _rpc_info(node: DHTNode, peer_id: str, allowed: float, policy: CheckPolicy, lag: LoopLag,
                     health: CheckHealth) -> CheckResult:
     started = time.monotonic()
@@ -158,7 +155,7 @@ async def _rpc_info(node: DHTNode, peer_id: str, allowed: float, policy: CheckPo
     except Exception as error:
         if not daemon_alive(node):
             return NOT_CHECKED, None, "not checked: our p2p daemon exited"
-        return NO_ANSWER, None, f"rpc_info: {_error_text(error)}"
+        return NO_ANSWER, None, f"rpc_info: {error_text(error)}"
     rtt = time.monotonic() - started
     reply = bounded_loads(response.serialized_info)
     if not isinstance(reply, RejectedValue) and not isinstance(reply, dict):

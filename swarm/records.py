@@ -17,6 +17,7 @@ import multihash
 
 from swarm.dht_bounds import RejectedValue
 from swarm.snapshot import PETALS_STATE_CODES, RejectedRecord, ServerState
+from swarm.text import cap
 
 MODEL_REGISTRY_KEY = "_petals.models"
 MAX_BLOCKS_PER_MODEL = 1024
@@ -78,7 +79,7 @@ def cap_string(value: str, field: str) -> str:
     """Capped to the field's length, with NUL characters replaced: no database stores them (PostgreSQL refuses
     them in text and JSON), and one hostile name must not lose a whole crawl."""
     limit = STRING_CAPS[field]
-    value = value if len(value) <= limit else value[: limit - 1] + "…"
+    value = cap(value, limit)
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
@@ -346,7 +347,7 @@ def parse_blocks(
 
 
 def _capped(text: str) -> str:
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    return cap(text, PREVIEW_CHARS)
 
 
 def _rejection(key: str, subkey: Any, error: Exception, value: Any) -> RejectedRecord:

@@ -5,8 +5,8 @@ import pytest
 
 from explorer.models import Alert, AlertDelivery, AlertTransition, Silence
 from swarm.snapshot import ServerState
-from tests.alerting import PEERS, at, broken, channels, crawl, delivered, evaluate, healthy, held, rule
-from tests.snapshots import model, server
+from tests.support.alerting import PEERS, at, broken, channels, crawl, delivered, evaluate, healthy, held, rule
+from tests.support.snapshots import model, server
 
 pytestmark = pytest.mark.django_db
 

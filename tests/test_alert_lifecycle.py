@@ -4,7 +4,7 @@ resolution, reminders, and nothing announced for a condition that cleared while 
 import pytest
 
 from explorer.models import Alert, AlertDelivery, AlertTransition
-from tests.alerting import broken, channels, crawl, delivered, evaluate, healthy, rule
+from tests.support.alerting import broken, channels, crawl, delivered, evaluate, healthy, rule
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from explorer.alerting.delivery import attempt_delivery
 from explorer.models import Alert, AlertChannel, AlertDelivery, AlertNotification, Silence
-from tests.alerting import at, broken, crawl, evaluate, healthy, rule
-from tests.receivers import HttpReceiver
+from tests.support.alerting import at, broken, crawl, evaluate, healthy, rule
+from tests.support.receivers import HttpReceiver
 
 pytestmark = pytest.mark.django_db
 HOSTILE = "<script>alert(1)</script>"

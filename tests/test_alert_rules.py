@@ -4,11 +4,11 @@ import pytest
 
 from explorer.alerting.conditions import block_ranges
 from explorer.alerting.rule_params import InvalidParams, clean_params
-from explorer.ingest import record_failed_crawl, store_crawl
+from explorer.crawls.ingest import record_failed_crawl, store_crawl
 from explorer.models import Alert, ConsistencyCheck, ConsistencyVerdict, Model, Peer, Probe
 from swarm.snapshot import BootstrapPeer, CrawlChecks, ServerState
-from tests.alerting import PEERS, T0, at, broken, crawl, evaluate, healthy, rule
-from tests.snapshots import model, server, snapshot
+from tests.support.alerting import PEERS, T0, at, broken, crawl, evaluate, healthy, rule
+from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ def test_bootstrap_unreachable_from_a_crawls_peers_and_from_a_crawl_that_could_n
     good = snapshot(T0, [healthy()])
     half = good.model_copy(update={"bootstrap": good.bootstrap + (
         BootstrapPeer(maddr="/ip4/10.0.0.1/tcp/1/p2p/" + PEERS[1], reachable=False, error="timeout"),)})
-    from explorer.ingest import store_crawl
+    from explorer.crawls.ingest import store_crawl
 
     store_crawl(half)
     evaluate(1)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from explorer.alerting.delivery import attempt_delivery
 from explorer.alerting.signing import SIGNATURE_HEADER, sign, verify
 from explorer.models import AlertChannel, AlertDelivery, AlertNotification, DeliveryAttempt
-from tests.receivers import HttpReceiver, SmtpReceiver
+from tests.support.receivers import HttpReceiver, SmtpReceiver
 
 pytestmark = pytest.mark.django_db
 TOKEN = "123456789:AAE" + "x" * 30

@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from explorer.ingest import store_crawl
+from explorer.crawls.ingest import store_crawl
 from explorer.models import AlertChannel, AlertDelivery, AlertNotification, AlertRule, Silence
-from tests.alerting import PEERS, broken
-from tests.snapshots import snapshot
+from tests.support.alerting import PEERS, broken
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 STRONG = "correct-horse-battery-staple-7"

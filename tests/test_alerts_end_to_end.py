@@ -23,10 +23,10 @@ from explorer.models import Alert, AlertChannel, AlertDelivery, AlertNotificatio
 from swarm.localswarm.launcher import ServerPlan
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.tiny_models import TINY_LLAMA
-from tests.conftest import celery_beat, celery_worker
-from tests.receivers import HttpReceiver, SmtpReceiver
+from tests.support.processes import celery_beat, celery_worker
+from tests.support.receivers import HttpReceiver, SmtpReceiver
 
-pytestmark = pytest.mark.swarm
+
 VICTIM = ServerPlan("alert-victim", TINY_LLAMA, "alert-llama", 0, 6)
 INTERVAL = 3.0  # seconds between crawls (and scheduled evaluations)
 GRACE = 6.0

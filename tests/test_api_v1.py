@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
-from explorer.crawling import crawl_and_store
-from tests.conftest import NOWHERE
+from explorer.crawls.crawling import crawl_and_store
+from tests.support.swarm import NOWHERE
 
-pytestmark = [pytest.mark.django_db, pytest.mark.swarm]
+pytestmark = pytest.mark.django_db
 
 TOP_LEVEL = {"bootstrap_states": list, "top_contributors": dict, "model_reports": list, "reachability_issues": list,
              "last_updated": float, "update_period": (int, float), "update_duration": float}

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from explorer.ingest import store_crawl
+from explorer.crawls.ingest import store_crawl
 from swarm.snapshot import ServerState
-from tests.snapshots import PEERS, model, server, snapshot
+from tests.support.snapshots import PEERS, model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 

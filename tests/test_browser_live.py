@@ -5,15 +5,12 @@ A screenshot is kept in test-artifacts/."""
 
 import urllib.request
 
-import pytest
-
 from swarm.localswarm.launcher import ServerPlan
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.tiny_models import TINY_FALCON
-from tests.conftest import ROOT
-from tests.stack import running_stack
+from tests.support import ROOT
+from tests.support.stack import running_stack
 
-pytestmark = pytest.mark.swarm
 
 ARTIFACTS = ROOT / "test-artifacts"
 VICTIM = ServerPlan("browser-victim", TINY_FALCON, "browser-victim", 0, 4)

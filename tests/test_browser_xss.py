@@ -4,12 +4,12 @@ Chromium opens every page that shows the name: the name is there as text, the sc
 
 import pytest
 
-from explorer.crawling import crawl_and_store
+from explorer.crawls.crawling import crawl_and_store
 from swarm.localswarm.launcher import ServerPlan
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.tiny_models import TINY_FALCON
 
-pytestmark = [pytest.mark.swarm, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PAYLOAD = ('<script>window.__xss = "script"</script><img src=x onerror="window.__xss = \'img\'">'
            '<a href="javascript:window.__xss=1">x</a>')

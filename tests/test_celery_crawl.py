@@ -3,13 +3,12 @@
 import pytest
 from django.conf import settings
 
-from explorer.crawling import CRAWL_LOCK_KEY, crawl_exclusively, redis_client, skipped_crawls
+from explorer.crawls.crawling import CRAWL_LOCK_KEY, crawl_exclusively, skipped_crawls
+from explorer.locks import redis_client
 from explorer.models import Crawl
 from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.processes import wait_until
-from tests.conftest import NOWHERE
-
-pytestmark = pytest.mark.swarm
+from tests.support.swarm import NOWHERE
 
 
 def test_a_crawl_task_runs_in_a_real_worker_and_lands_in_the_database(celery_worker_process):

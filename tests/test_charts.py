@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from explorer.charts import model_history_figures, outages
+from explorer.views.charts import model_history_figures, outages
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -28,7 +28,7 @@ def test_figures_span_the_selected_window_even_with_one_point():
 
 
 def test_a_day_of_crawls_is_thinned_for_charts_and_a_short_outage_still_shows():
-    from explorer.history import CHART_POINTS, chart_points
+    from explorer.crawls.history import CHART_POINTS, chart_points
 
     day = [point(minutes_ago=index / 4, healthy=index != 1000) for index in range(24 * 60 * 4, 0, -1)]
     thinned = chart_points(day, timedelta(hours=24))

@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from explorer.models import Crawl
-from tests.conftest import NOWHERE, ROOT
+from tests.support import ROOT
+from tests.support.swarm import NOWHERE
 
 
-@pytest.mark.swarm
 def test_localswarm_status_reports_the_running_swarm(local_swarm, tmp_path):
     env_var = str(local_swarm.var_dir)
     result = subprocess.run([sys.executable, "manage.py", "localswarm", "status", "--json"], cwd=ROOT,
@@ -34,7 +34,6 @@ def test_localswarm_status_without_a_swarm(tmp_path, settings, capsys):
     assert "not running" in capsys.readouterr().out
 
 
-@pytest.mark.swarm
 @pytest.mark.django_db
 def test_crawl_command_stores_a_crawl_and_prints_json(swarm_peers, redis_url, capsys):
     call_command("crawl", "--json", "--initial-peers", *swarm_peers)
@@ -51,7 +50,6 @@ def test_crawl_command_fails_clearly_when_the_swarm_is_unreachable(redis_url):
     assert Crawl.objects.get().status == "failed"
 
 
-@pytest.mark.swarm
 @pytest.mark.django_db
 def test_crawl_command_works_without_redis(swarm_peers, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there

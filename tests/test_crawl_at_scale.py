@@ -4,7 +4,7 @@
 import pytest
 from hivemind import DHT
 
-from explorer.ingest import store_crawl
+from explorer.crawls.ingest import store_crawl
 from swarm.crawler import CrawlSettings, crawl_swarm
 from swarm.dht_client import start_dht
 from swarm.localswarm.synthetic import make_swarm, publish

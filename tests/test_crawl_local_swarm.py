@@ -1,13 +1,9 @@
 """The crawler against a real local swarm sees exactly the servers, spans and states that were started."""
 
-import pytest
-
 from swarm.crawler import CrawlSettings, crawl_swarm
 from swarm.dht_client import get_dht
 from swarm.snapshot import ServerState
-from tests.conftest import NOWHERE
-
-pytestmark = pytest.mark.swarm
+from tests.support.swarm import NOWHERE
 
 
 def crawl(peers, **kwargs):

@@ -20,16 +20,17 @@ import pytest
 from hivemind import DHT
 from hivemind.utils import get_dht_time
 
-from explorer.crawling import CRAWL_LOCK_KEY, redis_client
+from explorer.crawls.crawling import CRAWL_LOCK_KEY
+from explorer.locks import redis_client
 from explorer.models import Alert, AlertRule, AlertTransition, Crawl, ModelStat, Server, StateChange
 from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.hostile import start_hostile_peers
 from swarm.localswarm.processes import busy_cores, wait_until
 from swarm.localswarm.synthetic import SwarmSpec, make_swarm, synthetic_peer_id
-from tests.conftest import celery_beat, celery_worker
-from tests.faults import fault_env, worker
+from tests.support.faults import fault_env, worker
+from tests.support.processes import celery_beat, celery_worker
 
-pytestmark = [pytest.mark.swarm, pytest.mark.lingering_records]
+pytestmark = pytest.mark.lingering_records
 
 CROWD = SwarmSpec(servers=900, models=6, num_blocks=8, seed=11, prefix="crowd")
 ON_LIVE_MODELS = {"tiny-llama": (6, 60), "tiny-falcon": (4, 40)}  # num_blocks, dead servers on its blocks

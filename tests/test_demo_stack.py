@@ -11,7 +11,7 @@ import pytest
 
 from swarm.localswarm.launcher import LocalSwarm
 from swarm.localswarm.processes import find_ours, wait_until
-from tests.stack import running_stack
+from tests.support.stack import running_stack
 
 
 def healthy_models(database) -> set[str]:

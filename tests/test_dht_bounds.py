@@ -17,7 +17,7 @@ from swarm.dht_bounds import (
     bounded_loads,
 )
 from swarm.records import RecordError, parse_server_info
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 GOOD_RECORD = (2, 10.0, {"start_block": 0, "end_block": 3, "public_name": "ok", "next_pings": {"x": 0.1},
                          "adapters": ("a", "b")})

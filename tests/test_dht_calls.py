@@ -13,8 +13,6 @@ from swarm.dht_calls import DHTUnavailable, call_in_dht
 from swarm.dht_client import start_dht
 from swarm.dht_reads import handed_back
 
-pytestmark = pytest.mark.swarm
-
 
 @handed_back
 async def hold_the_loop(_dht, _node, seconds: float) -> str:

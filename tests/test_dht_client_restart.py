@@ -9,14 +9,12 @@ import time
 import psutil
 import pytest
 
-from explorer.api.reachability import check_reachable
 from swarm.dht_calls import DHTUnavailable
 from swarm.dht_client import get_dht
+from swarm.dial import check_reachable
 from swarm.probe import ProbeSettings, run_probe
 from swarm.probe_client import clients
 from swarm.probe_result import ProbeStatus
-
-pytestmark = pytest.mark.swarm
 
 
 def test_is_reachable_replaces_a_dht_client_that_stopped_answering(swarm_peers, local_swarm):

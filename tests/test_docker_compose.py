@@ -1,12 +1,14 @@
 """docker-compose.yml cannot run on these machines, so it is checked by reading: the production services, exactly
-one beat, health checks everywhere, and commands that point at things that exist in this project."""
+one beat, health checks everywhere, commands that point at things that exist in this project, and worker and beat
+commands that are the ones explorer.management.celery_commands builds (what runstack and the tests run too)."""
 
 import importlib
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import ROOT
+from explorer.management.celery_commands import STACK_WORKERS, beat_args, stack_worker_args
+from tests.support import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -43,6 +45,17 @@ def test_commands_point_at_existing_code():
         assert command[:5] == ["python", "-m", "celery", "-A", "config"]
     assert hasattr(importlib.import_module("config"), "celery_app")
     assert (ROOT / "manage.py").exists() and (ROOT / "Dockerfile").exists()
+
+
+def test_worker_and_beat_commands_are_the_builders():
+    """After the program (`python -m celery`), each worker's command is the builder's for its service (compose sets
+    no log level, and two default-queue processes), and beat's is the builder's with the image's schedule file."""
+    workers = stack_worker_args(default_concurrency=2, loglevel=None)
+    assert set(workers) == set(STACK_WORKERS) == {name for name in SERVICES if name.startswith("worker-")}
+    for name, args in workers.items():
+        assert command_of(name) == ["python", "-m", "celery"] + args, name
+    assert command_of("beat") == ["python", "-m", "celery"] + beat_args("/app/var/celerybeat-schedule", loglevel=None)
+    assert SERVICES["beat"]["healthcheck"]["test"][-1].endswith("/app/var/celerybeat-schedule")
 
 
 def test_apps_depend_on_healthy_postgres_and_redis_and_point_at_them():

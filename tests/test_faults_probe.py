@@ -9,15 +9,14 @@ import threading
 
 import pytest
 
-from explorer import probing
 from explorer.models import Probe
+from explorer.probes import probing
 from swarm.localswarm import processes
 from swarm.localswarm.launcher import ServerPlan
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.tiny_models import TINY_LLAMA
-from tests.conftest import extra_servers
+from tests.support.swarm import extra_servers
 
-pytestmark = pytest.mark.swarm
 
 PREFIX = "fault-llama"  # a model of this module's own: the shared swarm's servers are never killed here
 SERVERS = (ServerPlan("fault-llama-a", TINY_LLAMA, PREFIX, 0, 6), ServerPlan("fault-llama-b", TINY_LLAMA, PREFIX, 0, 6))

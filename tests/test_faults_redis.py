@@ -16,9 +16,7 @@ from django.utils import timezone
 from explorer.embedded_redis import EmbeddedRedis
 from explorer.models import Crawl
 from swarm.localswarm.processes import free_port, wait_until
-from tests.faults import beat, fault_env, http_get, web, worker
-
-pytestmark = pytest.mark.swarm
+from tests.support.faults import beat, fault_env, http_get, web, worker
 
 
 @pytest.fixture

@@ -9,22 +9,21 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-from explorer import crawling
 from explorer.alerting.runs import evaluate_exclusively
-from explorer.crawling import CRAWL_LOCK_KEY, LOCK_TTL_S, exclusively, redis_client
+from explorer.crawls.crawling import CRAWL_LOCK_KEY
+from explorer import locks
+from explorer.locks import LOCK_TTL_S, exclusively, redis_client
 from explorer.models import Alert, AlertNotification, AlertRule, AlertTransition, Crawl
 from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.processes import wait_until
-from tests.conftest import ROOT
-from tests.faults import dht_paused, fault_env, partial_crawls, worker
+from tests.support import ROOT
+from tests.support.faults import dht_paused, fault_env, partial_crawls, worker
 
 LOCK = "swarm-explorer:test-faults-lock"
 
 
 def test_a_lock_is_renewed_while_its_work_runs_past_the_ttl(redis_url, monkeypatch):
-    monkeypatch.setattr(crawling, "LOCK_TTL_S", 0.6)
+    monkeypatch.setattr(locks, "LOCK_TTL_S", 0.6)
     client = redis_client()
     client.delete(LOCK)
     started = time.monotonic()
@@ -49,9 +48,9 @@ HOLD_FOREVER = """
 import sys, threading
 import django
 django.setup()
-from explorer import crawling
-crawling.LOCK_TTL_S = {ttl}
-crawling.exclusively({key!r}, 600, lambda: (print("holding", flush=True), threading.Event().wait()), "test")
+from explorer import locks
+locks.LOCK_TTL_S = {ttl}
+locks.exclusively({key!r}, 600, lambda: (print("holding", flush=True), threading.Event().wait()), "test")
 """
 
 
@@ -86,7 +85,6 @@ def ok_crawls() -> int:
     return Crawl.objects.filter(status="ok").count()
 
 
-@pytest.mark.swarm
 def test_a_worker_killed_mid_crawl_leaves_no_partial_crawl_and_the_next_crawl_proceeds(
         transactional_db, swarm_peers, redis_url, tmp_path):
     from django.db import connection

@@ -14,14 +14,14 @@ from django.utils import timezone
 from hivemind import DHT
 from hivemind.utils import get_dht_time
 
-from explorer.crawling import crawl_and_store
-from explorer.ingest import latest_snapshot
+from explorer.crawls.crawling import crawl_and_store
+from explorer.crawls.latest import latest_snapshot
+from explorer.crawls.retention import apply_retention
 from explorer.models import Model, ModelStat, Peer, Server, ServerSession, StateChange
-from explorer.retention import apply_retention
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.synthetic import synthetic_peer_id
 
-pytestmark = [pytest.mark.swarm, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 ROUNDS = 5
 FRESH_ON_OWN_MODEL, FRESH_ON_LLAMA = 40, 25

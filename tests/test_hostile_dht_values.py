@@ -25,7 +25,7 @@ from swarm.localswarm.hostile import start_hostile_peers
 from swarm.localswarm.processes import wait_until
 from swarm.snapshot import ServerState
 
-pytestmark = [pytest.mark.swarm, pytest.mark.lingering_records]
+pytestmark = pytest.mark.lingering_records
 
 HOSTILE_MODEL = "hostile-model"
 FLOOD = 30_000

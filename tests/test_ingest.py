@@ -3,10 +3,11 @@
 import pytest
 from django.db import IntegrityError
 
-from explorer.ingest import latest_snapshot, store_crawl
+from explorer.crawls.ingest import store_crawl
+from explorer.crawls.latest import latest_snapshot
 from explorer.models import Crawl, LatestSnapshot, Model, ModelStat, Peer, Server, ServerSession, StateChange
 from swarm.snapshot import ServerState
-from tests.snapshots import PEERS, model, server, snapshot
+from tests.support.snapshots import PEERS, model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,9 @@ def test_offline_and_joining_are_not_sessions_and_span_changes_are_recorded():
     store_crawl(snapshot(T0 + 30, [model([server(0, 2, 6)])]))
     store_crawl(snapshot(T0 + 45, [model([server(0, 2, 6, state=ServerState.OFFLINE)])]))
     assert transitions(0) == [("absent", "joining"), ("joining", "online"), ("online", "online"), ("online", "offline")]
-    assert StateChange.objects.get(old_state="online", new_state="online").reason == "span changed from 0:6 to 2:6"
+    moved = StateChange.objects.get(old_state="online", new_state="online")
+    assert moved.span_changed and moved.reason == "span changed from 0:6 to 2:6"
+    assert list(StateChange.objects.filter(span_changed=True)) == [moved]  # state changes are not span changes
     [session] = ServerSession.objects.all()
     assert session.started_at.timestamp() == T0 + 15 and session.ended_at.timestamp() == T0 + 45
     assert (Server.objects.get().start_block, Server.objects.get().end_block) == (2, 6)

@@ -11,11 +11,11 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 
 from config.asgi import application
-from explorer.live_state import diff_states, live_state
+from explorer.crawls.live_state import diff_states, live_state
 from explorer.models import Crawl
 from explorer.tasks import crawl as crawl_task
 from swarm.snapshot import ServerState
-from tests.snapshots import PEERS, model, server, snapshot
+from tests.support.snapshots import PEERS, model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_a_connecting_browser_gets_a_resync_first():
 def test_a_browser_left_idle_between_crawls_still_gets_the_next_delta():
     """The channel layer waits for messages with a 5 s blocking pop; a quiet page (crawls come every 15 s) must not
     lose its connection to a client read timeout of the same length (redis-py's default since 6)."""
-    from explorer.broadcast import publish_delta
+    from explorer.crawls.broadcast import publish_delta
 
     async def scenario():
         communicator = WebsocketCommunicator(application, "/ws/swarm/", headers=ORIGIN)
@@ -97,7 +97,6 @@ def test_a_foreign_origin_is_refused():
     run_scenario(scenario)
 
 
-@pytest.mark.swarm
 def test_a_crawl_committed_by_a_real_worker_pushes_a_delta_and_an_unchanged_one_pushes_nothing(
     quiet_swarm, celery_worker_process
 ):

@@ -14,8 +14,6 @@ from swarm.dht_client import get_dht
 from swarm.records import PREVIEW_CHARS, STRING_CAPS
 from swarm.snapshot import MAX_REJECTED_KEPT
 
-pytestmark = pytest.mark.swarm
-
 
 def random_peer_id() -> str:
     return PeerID(multihash.encode(os.urandom(32), "sha2-256")).to_base58()

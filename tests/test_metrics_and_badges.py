@@ -3,9 +3,9 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from explorer.crawling import crawl_and_store
-from explorer.ingest import store_crawl
-from tests.snapshots import model, server, snapshot
+from explorer.crawls.crawling import crawl_and_store
+from explorer.crawls.ingest import store_crawl
+from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,6 @@ def value(families, name, **labels):
     return matches[0]
 
 
-@pytest.mark.swarm
 def test_metrics_of_a_real_crawl(client, swarm_peers):
     crawl_and_store(swarm_peers)
     families = scrape(client)

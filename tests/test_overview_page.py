@@ -2,8 +2,8 @@
 
 import pytest
 
-from explorer.ingest import store_crawl
-from tests.snapshots import model, server, snapshot
+from explorer.crawls.ingest import store_crawl
+from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 

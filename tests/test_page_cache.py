@@ -10,10 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from explorer import page_cache
-from explorer.ingest import store_crawl
+from explorer.crawls.ingest import store_crawl
+from explorer.stored import stored
+from explorer.views import page_cache
 from swarm.localswarm.processes import wait_until
-from tests.snapshots import model, server, snapshot
+from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +34,15 @@ def test_anonymous_visitors_share_one_render_that_touches_no_database(client):
     assert again["Content-Security-Policy"] and again["X-Frame-Options"] == "DENY"  # the middleware still runs
 
 
-def test_a_crawl_stored_by_another_process_shows_within_the_cache_time(client, settings, monkeypatch):
+def test_a_crawl_stored_by_another_process_shows_within_the_cache_time(client, settings):
     settings.PAGE_CACHE_SECONDS = 0.5
     store_crawl(named("first-name"))
     assert b"first-name" in client.get("/models/m/").content
-    monkeypatch.setattr(page_cache, "forget", lambda: None)  # as if another process stored it: this one is not told
-    store_crawl(named("second-name"))
+    stored.disconnect(page_cache.forget)  # as if another process stored it: this one is not told
+    try:
+        store_crawl(named("second-name"))
+    finally:
+        stored.connect(page_cache.forget)
     assert b"first-name" in client.get("/models/m/").content  # the cached render, for now
     wait_until(lambda: b"second-name" in client.get("/models/m/").content, timeout=5, interval=0.05,
                what="the cached page to expire")

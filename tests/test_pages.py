@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from explorer.crawling import crawl_and_store
-from explorer.ingest import store_crawl
+from explorer.crawls.crawling import crawl_and_store
+from explorer.crawls.ingest import store_crawl
 from explorer.models import Crawl
-from tests.snapshots import model, server, snapshot
+from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,6 @@ def test_empty_database(client):
     assert client.get("/live/state.json").json() == {"type": "state", "crawl": None, "models": {}, "servers": {}}
 
 
-@pytest.mark.swarm
 def test_overview_shows_models_totals_contributors_and_bootstrap_peers(client, stored, swarm_peers):
     page = text(client.get("/"))
     for name in ("tiny-llama", "tiny-falcon", "llama-front", "falcon-all", swarm_peers[0]):
@@ -46,7 +45,6 @@ def test_overview_shows_models_totals_contributors_and_bootstrap_peers(client, s
     assert "2.2.0.post1 (3)" in page
 
 
-@pytest.mark.swarm
 def test_model_page_draws_the_coverage_map_server_table_charts_and_changes(client, stored):
     page = text(client.get("/models/tiny-llama/"))
     assert page.count('class="cell state-online" data-server=') == 6  # 2 servers x 3 blocks each
@@ -57,7 +55,6 @@ def test_model_page_draws_the_coverage_map_server_table_charts_and_changes(clien
     assert text(client.get("/models/tiny-llama/?range=7d")) and text(client.get("/models/tiny-llama/?range=bogus"))
 
 
-@pytest.mark.swarm
 def test_a_model_with_a_gap_is_broken_and_shows_where(client, settings, swarm_peers):
     settings.SWARM_MODELS = {"tiny-llama": 8}  # configured as 8 blocks: 6 and 7 have no server
     crawl_and_store(swarm_peers)
@@ -68,13 +65,11 @@ def test_a_model_with_a_gap_is_broken_and_shows_where(client, settings, swarm_pe
     assert ">6/8<" in text(client.get("/"))
 
 
-@pytest.mark.swarm
 def test_a_stale_crawl_raises_the_banner(client, stored):
     Crawl.objects.update(finished_at=Crawl.objects.get().finished_at - timedelta(hours=1))
     assert "Data is stale" in text(client.get("/"))
 
 
-@pytest.mark.swarm
 def test_server_page_shows_record_uptime_sessions_and_pings(client, stored):
     front, back = stored["llama-front"], stored["llama-back"]
     page = text(client.get(f"/servers/{front['peer_id']}/"))
@@ -87,7 +82,6 @@ def test_server_page_shows_record_uptime_sessions_and_pings(client, stored):
     assert 'id="figure-server"' in page
 
 
-@pytest.mark.swarm
 def test_live_state_endpoint_matches_the_stored_crawl(client, stored):
     state = client.get("/live/state.json").json()
     assert state["models"]["tiny-llama"]["replication"] == [1] * 6

@@ -15,7 +15,7 @@ from django.db import connections
 from django.test import Client
 
 from config.asgi import application
-from explorer.crawling import crawl_and_store
+from explorer.crawls.crawling import crawl_and_store
 from explorer.models import Probe
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from swarm.localswarm.tiny_models import CORRUPTED_TINY_LLAMA, TINY_LLAMA
 from swarm.probe import ProbeSettings, run_probe
 from swarm.probe_client import ProbeNotRunnable, clients
 from swarm.probe_result import ProbeStatus, Verdict
-from tests.conftest import extra_servers
+from tests.support.swarm import extra_servers
 
 PROBE_PREFIX = "probe-llama"  # a model of this module's own, so the shared swarm's models stay as other tests expect
 PROBE_SERVERS = (

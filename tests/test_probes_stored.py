@@ -9,9 +9,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from explorer import probing
-from explorer.crawling import crawl_and_store
+from explorer.crawls.crawling import crawl_and_store
 from explorer.models import ConsistencyCheck, Probe
+from explorer.probes import probing
 
 pytestmark = [pytest.mark.django_db]
 

@@ -8,7 +8,7 @@ from swarm.localswarm.synthetic import synthetic_peer_id
 from swarm.reachability import CheckMemory, check_order, remember_reachable
 from swarm.snapshot import ANSWERED, NO_ANSWER, NOT_CHECKED
 from swarm.verdicts import PriorVerdict, conclude, prior_verdicts
-from tests.snapshots import server
+from tests.support.snapshots import server
 
 PEERS = [synthetic_peer_id(42, index) for index in range(12)]
 

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from explorer.ingest import store_crawl
+from explorer.crawls.ingest import store_crawl
 from swarm.snapshot import MAX_REJECTED_KEPT, CrawlSnapshot, RejectedRecord
-from tests.snapshots import model, server, snapshot
+from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCRIPT = "<script>document.title='pwned'</script>"

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from explorer.crawls.retention import apply_retention
 from explorer.models import Crawl, Model, ModelStat
-from explorer.retention import apply_retention
 
 pytestmark = pytest.mark.django_db
 
@@ -82,8 +82,7 @@ def test_old_daily_rows_and_old_crawls_are_deleted_but_the_newest_crawl_stays(ll
 
 
 def test_old_alert_history_is_forgotten_but_not_a_notification_still_being_delivered(settings):
-    from explorer.models import (Alert, AlertChannel, AlertDelivery, AlertNotification, AlertRule,
-                                 AlertTransition)
+    from explorer.models import Alert, AlertChannel, AlertDelivery, AlertNotification, AlertRule, AlertTransition
 
     settings.RETENTION_ALERT_DAYS = 30
     alert = Alert.objects.create(rule=AlertRule.objects.create(kind="model_broken"), model="m", state="firing")
@@ -108,10 +107,10 @@ def test_old_alert_history_is_forgotten_but_not_a_notification_still_being_deliv
 def test_absent_servers_are_forgotten_after_their_retention_never_online_ones_sooner(settings):
     """A server that was online stays RETENTION_PEER_DAYS after it left; one never seen online (what a flood of fresh
     peer ids leaves) RETENTION_NEVER_ONLINE_DAYS; a peer's other servers and the model's history stay."""
-    from explorer.ingest import store_crawl
+    from explorer.crawls.ingest import store_crawl
     from explorer.models import Peer, Server, ServerSession, StateChange
     from swarm.snapshot import ServerState
-    from tests.snapshots import PEERS, model, server, snapshot
+    from tests.support.snapshots import PEERS, model, server, snapshot
 
     settings.RETENTION_PEER_DAYS, settings.RETENTION_NEVER_ONLINE_DAYS = 30, 1
     start = (NOW - timedelta(days=40)).timestamp()

@@ -15,9 +15,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from explorer.ingest import store_crawl
-from tests.conftest import ROOT
-from tests.snapshots import PEERS, model, server, snapshot
+from explorer.crawls.ingest import store_crawl
+from tests.support import ROOT
+from tests.support.snapshots import PEERS, model, server, snapshot
 
 SAMPLE_KWARGS = {"dht_prefix": "m", "peer_id": PEERS[0], "pk": 1, "alert_id": 1, "notification_id": 1,
                  "probe_id": 1, "object_id": 1}

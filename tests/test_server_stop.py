@@ -3,14 +3,14 @@ one server shut down cleanly (announces OFFLINE) and one killed (its records exp
 
 import pytest
 
-from explorer.crawling import crawl_and_store
-from explorer.ingest import latest_snapshot
+from explorer.crawls.crawling import crawl_and_store
+from explorer.crawls.latest import latest_snapshot
 from explorer.models import Server, ServerSession, StateChange
 from swarm.localswarm.launcher import ServerPlan
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.tiny_models import TINY_LLAMA
 
-pytestmark = [pytest.mark.swarm, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 VICTIMS = (
     ServerPlan("victim-clean", TINY_LLAMA, "victim-clean", 0, 6),

@@ -8,14 +8,13 @@ import time
 import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
-
 from django.core.asgi import get_asgi_application
 
 from config.asgi import application
 from explorer.api.state_asgi import with_state_fast_path
-from explorer.ingest import store_crawl
+from explorer.crawls.ingest import store_crawl
 from swarm.snapshot import ServerState
-from tests.snapshots import model, server, snapshot
+from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

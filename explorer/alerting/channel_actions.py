@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from explorer.alerting.messages import channel_test_message
-from explorer.alerting.queueing import queue_deliveries
+from explorer.followups import queue_deliveries
 from explorer.models import AlertChannel, AlertDelivery, AlertNotification
 
 

@@ -20,8 +20,9 @@ from explorer.alerting.facts import SwarmFacts
 from explorer.alerting.lifecycle import EPISODE_EDGES, flapping_now, step
 from explorer.alerting.messages import build_message
 from explorer.alerting.planning import GroupNotice, plan_notices
-from explorer.alerting.queueing import queue_deliveries, requeue_lost_deliveries
+from explorer.alerting.queueing import requeue_lost_deliveries
 from explorer.alerting.suppression import Inhibition
+from explorer.followups import queue_deliveries
 from explorer.models import (
     Alert,
     AlertChannel,

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Optional
 
 from explorer.alerting.evaluate import Evaluation, evaluate_alerts
-from explorer.crawling import exclusively
+from explorer.budgets import budget
+from explorer.locks import exclusively
 
 EVALUATION_LOCK_KEY = "swarm-explorer:alert-evaluation-lock"
-EVALUATION_LOCK_TIMEOUT_S = 150.0
-EVALUATION_WAIT_S = 60.0
 
 
 def evaluate_exclusively() -> Optional[Evaluation]:
-    return exclusively(EVALUATION_LOCK_KEY, EVALUATION_LOCK_TIMEOUT_S, evaluate_alerts, "alert evaluation",
-                       wait_s=EVALUATION_WAIT_S)
+    limits = budget("evaluation")
+    return exclusively(EVALUATION_LOCK_KEY, limits.lock_s, evaluate_alerts, "alert evaluation",
+                       wait_s=limits.lock_wait_s)

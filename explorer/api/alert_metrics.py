@@ -8,8 +8,8 @@ from typing import Iterator
 from django.db.models import Count
 from prometheus_client.core import Metric
 
-from explorer.api.probe_metrics import gauge
 from explorer.models import Alert, AlertChannel, AlertState
+from explorer.probes.metrics import gauge
 
 
 def alert_metrics() -> Iterator[Metric]:

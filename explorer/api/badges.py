@@ -6,8 +6,8 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 
+from explorer.crawls.latest import latest_snapshot
 from explorer.display import cap
-from explorer.ingest import latest_snapshot
 from explorer.models import Model
 from swarm.snapshot import ModelReport
 

@@ -14,10 +14,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from explorer.api.alert_metrics import alert_metrics
-from explorer.api.probe_metrics import probe_metrics
-from explorer.crawling import crawl_counts, skipped_crawls
-from explorer.ingest import latest_snapshot
+from explorer.crawls.crawling import crawl_counts, skipped_crawls
+from explorer.crawls.latest import latest_snapshot
 from explorer.models import Crawl
+from explorer.probes.metrics import probe_metrics
 from swarm.snapshot import CrawlSnapshot, ModelReport, ServerState
 
 PING_PERCENTILES = (25, 50, 75, 90, 95)

@@ -1,6 +1,6 @@
 """The /api/v1/state document, rendered (and gzipped) once per crawl and kept in each web process as bytes.
 Requests are answered from memory; whether a newer crawl was stored is checked in the database at most once per
-RECHECK_SECONDS (and at once after this process stores a crawl), so a new crawl's document is served within a second
+RECHECK_SECONDS (and at once after this process stores a crawl: explorer.stored), so a new crawl's document is served within a second
 of its commit."""
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 from django.conf import settings
+from django.dispatch import receiver
 
-from explorer import latest
 from explorer.api.v1_state import state_document
+from explorer.crawls import latest
+from explorer.stored import stored
 from swarm.snapshot import CrawlSnapshot
 
 RECHECK_SECONDS = 1.0
@@ -68,6 +70,7 @@ def rendered_state() -> StateBody:
         return _cache["body"]
 
 
-def forget_state() -> None:
+@receiver(stored)
+def forget_state(**_signal) -> None:
     """Makes the next request check the database (called when this process stores a crawl)."""
     _cache["checked"] = float("-inf")

@@ -8,10 +8,10 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 
-from explorer.api.reachability import check_reachable
 from explorer.api.state_cache import rendered_state
-from explorer.crawling import initial_peers
+from explorer.crawls.crawling import initial_peers
 from explorer.ratelimits import retry_after
+from swarm.dial import check_reachable
 from swarm.records import is_valid_peer_id
 
 

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from explorer.latest import latest
+from explorer.crawls.latest import latest
 
 
 class RejectedRecordSerializer(serializers.Serializer):

@@ -10,7 +10,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from explorer.api import v2_filters, v2_serializers
-from explorer.history import DEFAULT_RANGE, RANGES, model_series
+from explorer.probes import serializers as probe_serializers
+from explorer.crawls.history import DEFAULT_RANGE, RANGES, model_series
 from explorer.models import ConsistencyCheck, Crawl, Model, Probe, Server, ServerSession, StateChange
 
 
@@ -75,7 +76,7 @@ class ProbeViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = (Probe.objects.select_related("model", "target", "failed_peer").prefetch_related("hops__peer")
                 .order_by("-started_at", "-id"))
-    serializer_class = v2_serializers.ProbeSerializer
+    serializer_class = probe_serializers.ProbeSerializer
     filterset_class = v2_filters.ProbeFilter
 
 
@@ -84,5 +85,5 @@ class ConsistencyCheckViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = (ConsistencyCheck.objects.select_related("model").prefetch_related("verdicts__peer")
                 .order_by("-started_at", "-id"))
-    serializer_class = v2_serializers.ConsistencyCheckSerializer
+    serializer_class = probe_serializers.ConsistencyCheckSerializer
     filterset_class = v2_filters.ConsistencyCheckFilter

@@ -1,35 +1,30 @@
-"""Runs one crawl of the configured swarm and stores it; never two at once (a Redis lock), a skipped one counted.
+"""Runs one crawl of the configured swarm and stores it; never two at once (explorer.locks), a skipped one counted;
+then asks for an alert evaluation (explorer.followups).
 
-Both the Celery task and `manage.py crawl` come through here, so they share one code path. The lock (also used by
-probe rounds and alert evaluations) lives LOCK_TTL_S unless its holder keeps renewing it while it works, so a worker
-killed with SIGKILL blocks the next run for seconds, not for a whole time limit.
-"""
+Both the Celery task and `manage.py crawl` come through here, so they share one code path."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Callable, Optional, Sequence, TypeVar
+from typing import Optional, Sequence
 
 import redis
 from django.conf import settings
 
-from explorer.alerting.queueing import request_evaluation
-from explorer.ingest import latest_snapshot, record_failed_crawl, store_crawl
+from explorer.budgets import budget
+from explorer.crawls.ingest import record_failed_crawl, store_crawl
+from explorer.crawls.latest import latest_snapshot
+from explorer.followups import request_evaluation
+from explorer.locks import exclusively, redis_client
 from explorer.models import Crawl
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 CRAWL_LOCK_KEY = "swarm-explorer:crawl-lock"
 SKIPPED_CRAWLS_KEY = "swarm-explorer:crawls-skipped"
 CRAWLS_BY_STATUS_KEY = "swarm-explorer:crawls:{status}"
-LOCK_TTL_S = 20.0  # a lock whose holder stopped renewing it (killed, frozen) expires after this long
-
-
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
 
 
 def initial_peers() -> list[str]:
@@ -112,71 +107,6 @@ def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
     return crawl
 
 
-def exclusively(lock_key: str, timeout: float, work: Callable[[], T], what: str,
-                on_skip: Optional[Callable[[redis.Redis], None]] = None, wait_s: float = 0.0) -> Optional[T]:
-    """Runs `work` unless another process holds the Redis lock `lock_key` (after waiting up to `wait_s` for it);
-    then `on_skip` is called and None returned.
-
-    The lock expires LOCK_TTL_S after it was last renewed; a thread renews it while `work` runs, for at most `timeout`
-    seconds (a bound on a run that hangs). Without a reachable Redis no stack can be running (it shares that Redis),
-    so the work runs unguarded."""
-    client = redis_client()
-    lock = client.lock(lock_key, timeout=min(LOCK_TTL_S, timeout), thread_local=False)
-    try:
-        acquired = lock.acquire(blocking=wait_s > 0, blocking_timeout=wait_s or None)
-    except redis.exceptions.ConnectionError as error:
-        logger.warning("Redis at %s is not answering (%s); running the %s without the overlap guard",
-                       settings.REDIS_URL, error, what)
-        return work()
-    if not acquired:
-        if on_skip is not None:
-            on_skip(client)
-        return None
-    keeper = _LockKeeper(lock, timeout, what)
-    keeper.start()
-    try:
-        return work()
-    finally:
-        keeper.stop()
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
-            logger.warning("the %s lock expired before the %s finished", what, what)
-        except redis.exceptions.RedisError as error:
-            logger.warning("could not release the %s lock (%s); it expires by itself", what, error)
-
-
-class _LockKeeper(threading.Thread):
-    """Renews a held lock every quarter of its TTL until stopped or `timeout` seconds have passed. A lock that
-    vanished (Redis restarted empty) is taken again with the same token unless somebody else took it meanwhile."""
-
-    def __init__(self, lock, timeout: float, what: str):
-        super().__init__(name=f"{what} lock keeper", daemon=True)
-        self.lock, self.what = lock, what
-        self.until = time.monotonic() + timeout
-        self.stopped = threading.Event()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join()
-
-    def run(self) -> None:
-        token = self.lock.local.token
-        while not self.stopped.wait(self.lock.timeout / 4) and time.monotonic() < self.until:
-            try:
-                self.lock.reacquire()
-            except redis.exceptions.LockNotOwnedError:
-                try:
-                    retaken = self.lock.acquire(blocking=False, token=token)
-                except redis.exceptions.RedisError:
-                    retaken = False
-                if not retaken:
-                    logger.warning("lost the %s lock to another process; no longer renewing it", self.what)
-                    return
-            except redis.exceptions.RedisError as error:
-                logger.warning("could not renew the %s lock (%s); trying again", self.what, error)
-
-
 def crawl_exclusively(peers: Optional[Sequence[str]] = None) -> Optional[Crawl]:
     """Crawls unless another crawl holds the lock; then the skip is counted and None returned."""
 
@@ -184,5 +114,4 @@ def crawl_exclusively(peers: Optional[Sequence[str]] = None) -> Optional[Crawl]:
         skipped = client.incr(SKIPPED_CRAWLS_KEY)
         logger.info("a crawl is already running; skipped this one (%d skipped so far)", skipped)
 
-    return exclusively(CRAWL_LOCK_KEY, settings.CRAWL_SOFT_TIME_LIMIT + 60, lambda: crawl_and_store(peers), "crawl",
-                       count_skip)
+    return exclusively(CRAWL_LOCK_KEY, budget("crawl").lock_s, lambda: crawl_and_store(peers), "crawl", count_skip)

@@ -11,10 +11,9 @@ from typing import Optional
 from django.db import transaction
 from django.db.models import Q
 
-from explorer import latest, page_cache
-from explorer.api.state_cache import forget_state
-from explorer.broadcast import publish_delta
-from explorer.live_state import diff_states, live_state, server_key
+from explorer.crawls.broadcast import publish_delta
+from explorer.crawls.latest import latest_live_state
+from explorer.crawls.live_state import diff_states, live_state, server_key
 from explorer.models import (
     Crawl,
     LatestSnapshot,
@@ -27,7 +26,9 @@ from explorer.models import (
     StateChange,
 )
 from explorer.models.swarm import SESSION_STATES, ServerStates
+from explorer.stored import announce
 from swarm.snapshot import CrawlSnapshot, ModelReport, ServerRecord
+from swarm.text import cap
 
 
 def as_datetime(unix_seconds: float) -> datetime:
@@ -57,8 +58,7 @@ class _Changes:
 def _fit(model_class, field: str, value: Optional[str]) -> str:
     """Caps a swarm string to its column (the parser already caps; this keeps storage safe for any snapshot)."""
     limit = model_class._meta.get_field(field).max_length
-    text = value or ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cap(value, limit)
 
 
 def _upsert_models(snapshot: CrawlSnapshot, at: datetime) -> dict[str, Model]:
@@ -117,7 +117,7 @@ def _observe(server: Server, new_state: str, record: Optional[ServerRecord], cra
         changes.servers_to_update.append(server)
     if record is not None and (server.start_block, server.end_block) != (record.start_block, record.end_block):
         changes.state_changes.append(StateChange(
-            server=server, crawl=crawl, at=at, old_state=new_state, new_state=new_state,
+            server=server, crawl=crawl, at=at, old_state=new_state, new_state=new_state, span_changed=True,
             reason=f"span changed from {server.start_block}:{server.end_block} "
                    f"to {record.start_block}:{record.end_block}"))
         server.start_block, server.end_block = record.start_block, record.end_block
@@ -227,17 +227,10 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
             id=1, defaults={"crawl": crawl, "data": snapshot.model_dump(mode="json"), "updated_at": at})
         delta = diff_states(previous, live_state(snapshot, crawl.pk),
                             [describe_change(change) for change in state_changes])
-        transaction.on_commit(_forget_latest)
+        announce("crawl")
         if delta is not None:
             transaction.on_commit(partial(publish_delta, delta))
-    _forget_latest()  # also when the caller's transaction is still open (it sees its own crawl)
     return crawl
-
-
-def _forget_latest() -> None:
-    latest.forget()
-    forget_state()
-    page_cache.forget()
 
 
 def record_failed_crawl(started_at: float, duration_s: float, error: str, bootstrap_total: int = 0) -> Crawl:
@@ -247,15 +240,5 @@ def record_failed_crawl(started_at: float, duration_s: float, error: str, bootst
         started_at=at, finished_at=at + timedelta(seconds=duration_s), duration_s=duration_s,
         status=Crawl.Status.FAILED, error=error[:10_000], bootstrap_total=bootstrap_total,
     )
-    page_cache.forget()  # the pages show the last crawl and whether the data is stale
+    announce("failed crawl")  # the pages show the last crawl and whether the data is stale
     return crawl
-
-
-def latest_snapshot() -> Optional[CrawlSnapshot]:
-    """The newest successful crawl's snapshot (parsed once per crawl in this process; do not change it)."""
-    return latest.latest()[1]
-
-
-def latest_live_state() -> dict:
-    """The live document of the newest crawl (computed once per crawl in this process; do not change it)."""
-    return latest.derived("live-state", live_state)

@@ -1,13 +1,19 @@
-"""The latest stored snapshot, parsed once per crawl in each process, and what is derived from it (the /api/v1
-document, the live state, a WebSocket resync) computed once per crawl: a request costs one small query to learn
-which crawl is the latest instead of parsing the whole snapshot (about a megabyte of JSON for 1,000 servers)."""
+"""The one reader of the latest stored snapshot (pages, APIs, badges, alerting and the crawler all read it here):
+parsed once per crawl in each process, and what is derived from it (the /api/v1 document, the live state, a
+WebSocket resync) computed once per crawl: a request costs one small query to learn which crawl is the latest
+instead of parsing the whole snapshot (about a megabyte of JSON for 1,000 servers). What it holds is dropped when
+this process stores a crawl (explorer.stored)."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any, Callable, Optional, TypeVar
 
+from django.dispatch import receiver
+
+from explorer.crawls.live_state import live_state
 from explorer.models import LatestSnapshot
+from explorer.stored import stored
 from swarm.snapshot import CrawlSnapshot
 
 T = TypeVar("T")
@@ -52,8 +58,19 @@ def derived(name: Any, build: Callable[[Optional[CrawlSnapshot], Optional[int]],
     return value
 
 
-def forget() -> None:
+@receiver(stored)
+def forget(**_signal) -> None:
     """Drops what this process holds (after it stores a crawl; crawl ids can repeat when tests roll back)."""
     with _lock:
         _parsed.update(key=None, snapshot=None)
         _derived.clear()
+
+
+def latest_snapshot() -> Optional[CrawlSnapshot]:
+    """The newest successful crawl's snapshot (parsed once per crawl in this process; do not change it)."""
+    return latest()[1]
+
+
+def latest_live_state() -> dict:
+    """The live document of the newest crawl (computed once per crawl in this process; do not change it)."""
+    return derived("live-state", live_state)

@@ -65,6 +65,7 @@ class StateChange(models.Model):
     old_state = models.CharField(max_length=16, choices=ServerStates.choices)
     new_state = models.CharField(max_length=16, choices=ServerStates.choices)
     reason = models.CharField(max_length=300)
+    span_changed = models.BooleanField(default=False)  # the server moved to other blocks (its state may be the same)
 
     class Meta:
         ordering = ["-at", "-id"]

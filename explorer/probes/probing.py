@@ -18,11 +18,13 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db.models import Exists, Max, OuterRef
 
-from explorer import crawling
-from explorer.crawling import initial_peers
+from explorer.budgets import budget
+from explorer.crawls.crawling import initial_peers
+from explorer.followups import request_evaluation
+from explorer.locks import exclusively
 from explorer.models import ConsistencyCheck, Model, ModelStat, Probe, Server
 from explorer.models.swarm import ServerStates
-from explorer.probe_store import probe_json, store_consistency, store_probe
+from explorer.probes.storing import probe_json, store_consistency, store_probe
 from swarm.probe_result import ConsistencyResult, ProbeKind, ProbeResult, ProbeStatus
 
 logger = logging.getLogger(__name__)
@@ -156,10 +158,14 @@ def probe_round(prefixes: Optional[Sequence[str]] = None) -> list[Probe]:
     return probes
 
 
-def exclusively(work: Callable[[], list], name: str) -> Optional[list]:
-    """Runs a probe or consistency round unless another one holds the lock (then None)."""
-    return crawling.exclusively(PROBE_LOCK_KEY, settings.PROBE_TIMEOUT * 50, work, name,
-                                lambda _: logger.info("a probe round is already running; skipped this %s", name))
+def round_exclusively(work: Callable[[], list], name: str) -> Optional[list]:
+    """Runs a probe or consistency round unless another one holds the lock (then None: the round that is running
+    asks for an alert evaluation when it ends); a round that ran asks for one."""
+    done = exclusively(PROBE_LOCK_KEY, budget("probe round").lock_s, work, name,
+                       lambda _: logger.info("a probe round is already running; skipped this %s", name))
+    if done is not None:
+        request_evaluation()
+    return done
 
 
 def consistency_round(prefixes: Optional[Sequence[str]] = None) -> list[ConsistencyCheck]:

@@ -8,8 +8,8 @@ from typing import Optional
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
-from explorer import page_cache
 from explorer.models import ConsistencyCheck, ConsistencyVerdict, Model, Peer, Probe, ProbeHop
+from explorer.stored import announce
 from swarm.probe_result import ConsistencyResult, ProbeResult
 
 PEER_ID_LIMIT = Peer._meta.get_field("peer_id").max_length
@@ -59,7 +59,7 @@ def store_probe(result: ProbeResult, trigger: str = Probe.Trigger.SCHEDULE, prob
         ProbeHop(probe=probe, position=index, peer=peer_row(hop.peer_id), start_block=hop.start, end_block=hop.end)
         for index, hop in enumerate(result.route)
     ])
-    transaction.on_commit(page_cache.forget)  # model pages show the last probes
+    announce("probe")  # model pages show the last probes
     return probe
 
 
@@ -81,6 +81,6 @@ def store_consistency(result: ConsistencyResult) -> ConsistencyCheck:
 
 def probe_json(probe: Probe) -> dict:
     """One probe as /api/v2/probes/ shows it (also what `manage.py probe --json` prints and the WebSocket sends)."""
-    from explorer.api.v2_serializers import ProbeSerializer
+    from explorer.probes.serializers import ProbeSerializer
 
     return dict(ProbeSerializer(probe).data)

@@ -8,7 +8,7 @@ from typing import Optional
 
 from django.conf import settings
 
-from explorer.ingest import latest_snapshot
+from explorer.crawls.latest import latest_snapshot
 from explorer.models import Crawl
 from swarm.snapshot import CrawlSnapshot
 

@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from explorer.ingest import latest_live_state
+from explorer.crawls.latest import latest_live_state
 
 
 @never_cache

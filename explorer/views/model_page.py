@@ -10,14 +10,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from explorer import latest
-from explorer.charts import model_history_figures, probe_latency_figure
-from explorer.history import DEFAULT_RANGE, RANGES, chart_points, model_series
-from explorer.live_state import server_key
+from explorer.crawls import latest
+from explorer.crawls.history import DEFAULT_RANGE, RANGES, chart_points, model_series
+from explorer.crawls.live_state import server_key
 from explorer.models import Model, StateChange
-from explorer.page_cache import shared_page
-from explorer.probe_display import model_probe_context
+from explorer.probes.display import model_probe_context
+from explorer.views.charts import model_history_figures, probe_latency_figure
 from explorer.views.common import page_context
+from explorer.views.page_cache import shared_page
 from swarm.snapshot import CrawlSnapshot, ModelReport
 
 RECENT_CHANGES = 50

@@ -7,8 +7,8 @@ from collections import Counter, defaultdict
 from django.shortcuts import render
 
 from explorer.models import Model
-from explorer.page_cache import shared_page
 from explorer.views.common import page_context
+from explorer.views.page_cache import shared_page
 from swarm.snapshot import CrawlSnapshot, ServerState
 
 TOP_CONTRIBUTORS = 10

@@ -2,7 +2,7 @@
 visitors who are not signed in): each is rendered at most once per PAGE_CACHE_SECONDS in each web process, so a
 crowd costs one render a second instead of one per request, and a cached answer touches no database. A page is at
 most that much older than the database (crawls come every CRAWL_INTERVAL); the process that stores a crawl or a
-probe drops its pages at once."""
+probe drops its pages at once (explorer.stored)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from collections import OrderedDict
 from functools import wraps
 
 from django.conf import settings
+from django.dispatch import receiver
 from django.http import HttpResponse
+
+from explorer.stored import stored
 
 MAX_PAGES = 64  # the least recently served go first: query strings cannot grow it
 
@@ -52,6 +55,7 @@ def _shareable(request, response) -> bool:
             and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE") and not request.META.get("CSRF_COOKIE_USED"))
 
 
-def forget() -> None:
+@receiver(stored)
+def forget(**_signal) -> None:
     with _lock:
         _pages.clear()

@@ -11,9 +11,10 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from explorer import probing
+from explorer.followups import queue_probe
 from explorer.models import Server
 from explorer.models.swarm import ServerStates
+from explorer.probes import probing
 from explorer.ratelimits import retry_after
 from swarm.records import is_valid_peer_id
 
@@ -42,9 +43,7 @@ def request_probe(request, peer_id: str):
                                       f"probe"}, status=409)
     probe, created = probing.request_server_probe(server)
     if created:
-        from explorer.tasks import probe_now
-
-        probe_now.delay(probe.pk)
+        queue_probe(probe.pk)
     if _wants_json(request):
         return JsonResponse({"id": probe.pk, "status": probe.status, "created": created,
                              "ws": f"/ws/probes/{probe.pk}/"}, status=202)

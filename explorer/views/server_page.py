@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from django.http import Http404
 from django.shortcuts import render
 
-from explorer.charts import server_history_figure
-from explorer.history import uptime
+from explorer.crawls.history import uptime
 from explorer.models import Peer, ServerSample, ServerSession, StateChange
-from explorer.probe_display import server_probe_context
+from explorer.probes.display import server_probe_context
+from explorer.views.charts import server_history_figure
 from explorer.views.common import page_context
 from swarm.records import is_valid_peer_id
 
@@ -42,7 +42,7 @@ def server_page(request, peer_id: str):
         peer=peer, peer_id=peer_id, records=records,
         uptime=uptime(sessions, peer.first_seen) if peer else {},
         sessions=sessions[:SESSIONS_SHOWN],
-        span_changes=[change for change in changes if change.reason.startswith("span changed")],
+        span_changes=[change for change in changes if change.span_changed],
         changes=changes[:CHANGES_SHOWN],
         pings_to={target: rtt for record in records for target, rtt in record.next_pings.items()},
         pings_from=pings_from,

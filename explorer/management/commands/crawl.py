@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from explorer.crawling import crawl_exclusively, initial_peers
+from explorer.crawls.crawling import crawl_exclusively, initial_peers
 from explorer.management.output import ReportingCommand
 
 

@@ -7,11 +7,11 @@ import json
 
 from django.core.management.base import CommandError
 
-from explorer import probing
-from explorer.api.v2_serializers import ConsistencyCheckSerializer
+from explorer.probes.serializers import ConsistencyCheckSerializer
 from explorer.management.output import ReportingCommand
 from explorer.models import Probe, Server
-from explorer.probe_store import probe_json
+from explorer.probes import probing
+from explorer.probes.storing import probe_json
 
 
 def describe(probe: Probe) -> str:

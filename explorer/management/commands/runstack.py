@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from explorer.alerting.defaults import ensure_default_rules
 from explorer.embedded_redis import EmbeddedRedis
+from explorer.management.celery_commands import beat_args, celery_argv, stack_worker_args
 
 
 def web_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -57,17 +58,10 @@ def web_commands(host: str, port: int, listening: Sequence[socket.socket] = ()) 
 
 
 def stack_commands(host: str, port: int) -> dict[str, list[str]]:
-    """The stack's processes other than the web server (see `web_commands`)."""
-    python = sys.executable
-    celery = [python, "-m", "celery", "-A", "config"]
-    beat_schedule = str(settings.VAR_DIR / "celerybeat-schedule")
-    return {
-        "worker-swarm": celery + ["worker", "-Q", "swarm", "--pool", "solo", "-n", "swarm@%h", "--loglevel", "INFO"],
-        "worker-probes": celery + ["worker", "-Q", "probes", "--pool", "solo", "-n", "probes@%h", "--loglevel", "INFO"],
-        "worker-default": celery + ["worker", "-Q", "celery", "--concurrency", "1", "-n", "default@%h",
-                                    "--loglevel", "INFO"],
-        "beat": celery + ["beat", "--schedule", beat_schedule, "--loglevel", "INFO"],
-    }
+    """The stack's processes other than the web server (see `web_commands`): the workers and exactly one beat."""
+    commands = {name: celery_argv(args) for name, args in stack_worker_args(default_concurrency=1).items()}
+    commands["beat"] = celery_argv(beat_args(str(settings.VAR_DIR / "celerybeat-schedule")))
+    return commands
 
 
 class Command(BaseCommand):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from explorer.alerting.evaluate import evaluate_alerts
-from explorer.ingest import store_crawl
+from explorer.crawls.ingest import store_crawl
 from explorer.models import AlertChannel, AlertNotification, AlertRule
-from tests.snapshots import PEERS, model, server, snapshot
+from tests.support.snapshots import PEERS, model, server, snapshot
 
 T0 = 1_800_000_000.0  # a fixed unix time; tests count seconds from here
 

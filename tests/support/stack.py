@@ -1,5 +1,5 @@
-"""Runs `manage.py runstack` (what `make run` / `make demo` run) as a child process with a fresh var/ and the
-embedded defaults, and always stops it."""
+"""A whole stack of a test's own: `manage.py runstack` (what `make run` / `make demo` run) as a child process with a
+fresh var/ and the embedded defaults, always stopped at the end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import ROOT, free_port
+from swarm.localswarm.processes import free_port
+from tests.support import ROOT
 
 
 @dataclass

@@ -1,11 +1,9 @@
 """Helpers for the fault tests (tests/test_faults_*.py): workers, beat and a web server as children in sessions of
-their own (tests.conftest.child: killing one also kills the DHT process and p2p daemon it forked), a Redis of a
-test's own, a crawl held inside its DHT phase (its worker's DHT process paused), and a check that no crawl was
-stored half-way."""
+their own (tests.support.processes.child: killing one also kills the DHT process and p2p daemon it forked), a crawl
+held inside its DHT phase (its worker's DHT process paused), and a check that no crawl was stored half-way."""
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.error
 import urllib.request
@@ -14,25 +12,21 @@ from pathlib import Path
 from typing import Optional
 
 from swarm.localswarm.processes import wait_until
-from tests.conftest import Child, celery_argv, child, child_env
-
-
-def worker_argv(queue: str, name: str) -> list[str]:
-    return celery_argv("worker", "-Q", queue, "--pool", "solo", "-n", f"{name}-{os.getpid()}@%h", "--loglevel",
-                       "INFO", "--without-mingle", "--without-gossip")
+from tests.support.processes import BEAT_READY, WORKER_READY, Child, beat_argv, child, child_env, worker_argv
 
 
 @contextmanager
 def worker(queue: str, env: dict, tmp_path: Path, name: Optional[str] = None):
+    """A real worker on `queue` with this environment (see fault_env), as node `<name>-<pid>@%h`; yields the Child."""
     name = name or f"fault-{queue}"
-    with child(worker_argv(queue, name), tmp_path / f"{name}.log", env, f"{name} worker", b"ready.") as started:
+    with child(worker_argv(queue, name), tmp_path / f"{name}.log", env, f"{name} worker", WORKER_READY) as started:
         yield started
 
 
 @contextmanager
 def beat(env: dict, tmp_path: Path):
-    argv = celery_argv("beat", "--schedule", str(tmp_path / "beat-schedule"), "--loglevel", "INFO")
-    with child(argv, tmp_path / "beat.log", env, "celery beat", b"beat: Starting...") as started:
+    """A real beat with this environment; yields the Child."""
+    with child(beat_argv(tmp_path), tmp_path / "beat.log", env, "celery beat", BEAT_READY) as started:
         yield started
 
 
