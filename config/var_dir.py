@@ -1,15 +1,11 @@
-"""The local state directory (VAR_DIR: the SQLite database, the generated secret key, the static folder): made
-when a process starts (explorer's AppConfig.ready) or first needs the key, never when the settings are imported."""
+"""The secret key generated for a VAR_DIR when SECRET_KEY is unset: made when first needed (never when the settings
+are imported) and kept in the folder, so that every process of one installation signs alike. The folder itself is
+made at start-up (explorer.apps)."""
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
-
-
-def prepare(var_dir: Path, static_root: Path) -> None:
-    var_dir.mkdir(parents=True, exist_ok=True)
-    static_root.mkdir(parents=True, exist_ok=True)
 
 
 def generated_secret_key(var_dir: Path) -> str:

@@ -1,4 +1,5 @@
-"""App configuration for explorer: at start-up, the local state directory is made (config.var_dir)."""
+"""App configuration for explorer: at start-up (never on import of the settings) the local state directory is
+made, VAR_DIR and its static folder."""
 
 from django.apps import AppConfig
 
@@ -10,6 +11,5 @@ class ExplorerConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from config.var_dir import prepare
-
-        prepare(settings.VAR_DIR, settings.STATIC_ROOT)
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
