@@ -1,5 +1,5 @@
-"""Redis locks that keep two runs of the same work apart (crawls, probe rounds, alert evaluations), and the Redis
-client they and the run counters use.
+"""Redis locks that keep two runs of the same work apart (crawls, probe rounds, alert evaluations), counters of runs
+kept in Redis (crawls by outcome, skipped crawls), and the Redis client they use.
 
 A lock lives LOCK_TTL_S unless its holder keeps renewing it while it works, so a worker killed with SIGKILL blocks
 the next run for seconds, not for a whole time limit."""
@@ -22,6 +22,23 @@ LOCK_TTL_S = 20.0  # a lock whose holder stopped renewing it (killed, frozen) ex
 
 def redis_client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+
+
+def count(key: str) -> None:
+    """Adds one to a counter; a Redis that is away loses the count, never the run."""
+    try:
+        redis_client().incr(key)
+    except redis.exceptions.RedisError:
+        logger.warning("could not count %s in Redis", key)
+
+
+def counts(keys: list[str]) -> list[int]:
+    """The counters' values (zeros when Redis is away: they count since Redis started anyway)."""
+    try:
+        values = redis_client().mget(keys)
+    except redis.exceptions.RedisError:
+        values = [None] * len(keys)
+    return [int(value or 0) for value in values]
 
 
 def exclusively(lock_key: str, timeout: float, work: Callable[[], T], what: str,

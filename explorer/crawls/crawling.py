@@ -17,7 +17,7 @@ from explorer.budgets import budget
 from explorer.crawls.ingest import record_failed_crawl, store_crawl
 from explorer.crawls.latest import latest_snapshot
 from explorer.followups import request_evaluation
-from explorer.locks import exclusively, redis_client
+from explorer.locks import count, counts, exclusively, redis_client
 from explorer.models import Crawl
 
 logger = logging.getLogger(__name__)
@@ -43,18 +43,12 @@ def skipped_crawls() -> int:
 
 def crawl_counts() -> dict[str, int]:
     """Crawls run since Redis started, by status (for the Prometheus counters); zeros when Redis is away."""
-    try:
-        values = redis_client().mget([CRAWLS_BY_STATUS_KEY.format(status=status) for status in Crawl.Status.values])
-    except redis.exceptions.RedisError:
-        values = [None] * len(Crawl.Status.values)
-    return {status: int(value or 0) for status, value in zip(Crawl.Status.values, values)}
+    statuses = list(Crawl.Status.values)
+    return dict(zip(statuses, counts([CRAWLS_BY_STATUS_KEY.format(status=status) for status in statuses])))
 
 
 def _count(crawl: Crawl) -> Crawl:
-    try:
-        redis_client().incr(CRAWLS_BY_STATUS_KEY.format(status=crawl.status))
-    except redis.exceptions.RedisError:
-        logger.warning("could not count the crawl in Redis")
+    count(CRAWLS_BY_STATUS_KEY.format(status=crawl.status))
     return crawl
 
 
