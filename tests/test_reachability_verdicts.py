@@ -10,7 +10,7 @@ from swarm.snapshot import ANSWERED, NO_ANSWER, NOT_CHECKED
 from swarm.verdicts import PriorVerdict, conclude, prior_verdicts
 from tests.support.snapshots import server
 
-PEERS = [synthetic_peer_id(42, index) for index in range(12)]
+PEERS = [synthetic_peer_id(42, index) for index in range(16)]
 
 
 def test_answered_recently_first_then_connected_then_never_checked_then_dead_least_recently_checked_first():
@@ -88,7 +88,8 @@ def entries(peers, junk=0):
 def test_caps_admit_servers_that_answered_recently_first_and_count_the_rest():
     known = {PEERS[11]}
     rank = (lambda peer: (0,) if peer in known else (2,))
-    raw = {"m.0": entries(PEERS[:6] + [PEERS[11]], junk=10), "m.1": entries(PEERS[6:11]), "n.0": entries(PEERS[:4])}
+    # n's servers serve nothing of m, so the crawl holds 5 + 4 distinct servers whichever 5 of m are admitted
+    raw = {"m.0": entries(PEERS[:6] + [PEERS[11]], junk=10), "m.1": entries(PEERS[6:11]), "n.0": entries(PEERS[12:])}
     admitted, cuts = admit(raw, [("m", 2), ("n", 1)], Caps(servers_per_model=5, servers_per_crawl=6, junk_per_key=3),
                            rank)
     in_m = {subkey for key in ("m.0", "m.1") for subkey in admitted[key] if not subkey.startswith("junk")}
@@ -98,7 +99,7 @@ def test_caps_admit_servers_that_answered_recently_first_and_count_the_rest():
     by_key = {cut.key: cut for cut in cuts}
     assert by_key["m.0"].count == 7 and "not peer ids" in by_key["m.0"].reason
     assert by_key["m.*"].count == 12 - 5 and "MAX_SERVERS_PER_MODEL" in by_key["m.*"].reason
-    assert "MAX_SERVERS_PER_CRAWL" in by_key["*"].reason
+    assert by_key["*"].count == 5 + 4 - 6 and "MAX_SERVERS_PER_CRAWL" in by_key["*"].reason
 
 
 def test_within_the_caps_nothing_is_cut():
