@@ -1,7 +1,7 @@
 """The /api/v1/state document, rendered (and gzipped) once per crawl and kept in each web process as bytes.
 Requests are answered from memory; whether a newer crawl was stored is checked in the database at most once per
-RECHECK_SECONDS (and at once after this process stores a crawl: explorer.stored), so a new crawl's document is served within a second
-of its commit."""
+RECHECK_SECONDS (and at once after this process stores a crawl: explorer.stored), so a new crawl's document is served
+within a second of its commit."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Notification channels, one module per kind, each declaring its KIND (see declaration.ChannelKind); the registry
-of those kinds, which the model's choices, the channel form, `manage.py alerts` and delivery are all built from."""
+of those kinds, which the channel form, the admin, the staff pages, `manage.py alerts` and delivery are all built
+from (the model stores a kind's value and keeps no list of them)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,15 @@ from explorer.models.alerts import CHANNEL_KIND_MAX_LENGTH
 # The built-in kinds, in the order of the choices, the form's fields and the command's flags. A new kind is a
 # module here with a KIND, named in this list.
 MODULES = ("webhook", "email", "slack", "discord", "telegram")
-KIND_MAX_LENGTH = CHANNEL_KIND_MAX_LENGTH
 RESERVED_NAMES = {"kind", "name", "json"}  # fields of the form and flags of the command already
 
 _kinds: dict[str, ChannelKind] = {}
 
 
 def register(kind: ChannelKind) -> ChannelKind:
-    if not kind.value or len(kind.value) > KIND_MAX_LENGTH or kind.value in _kinds:
-        raise ValueError(f"channel kind {kind.value!r}: empty, longer than {KIND_MAX_LENGTH} or already registered")
+    if not kind.value or len(kind.value) > CHANNEL_KIND_MAX_LENGTH or kind.value in _kinds:
+        raise ValueError(f"channel kind {kind.value!r}: empty, longer than {CHANNEL_KIND_MAX_LENGTH} or already "
+                         f"registered")
     shared = {field.name: field for other in _kinds.values() for field in other.fields}
     for field in kind.fields:
         if not field.name.isidentifier() or field.name in RESERVED_NAMES:

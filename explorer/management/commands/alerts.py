@@ -173,7 +173,8 @@ def silence_expire(options):
 def evaluate(options):
     result = evaluate_exclusively()  # waits for a scheduled one that is running; runs unguarded without Redis
     if result is None:
-        raise CommandError(f"another alert evaluation has been running for over {budget('evaluation').lock_wait_s:g} s; "
+        waited = budget("evaluation").lock_wait_s
+        raise CommandError(f"another alert evaluation has been running for over {waited:g} s; "
                            f"try again when it has finished")
     text = (f"evaluated every rule now: {cli.plural(result.conditions, 'condition')} holding, "
             f"{cli.plural(result.transitions, 'alert transition')}, {cli.plural(result.notifications, 'notification')}"
