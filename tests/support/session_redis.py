@@ -12,21 +12,16 @@ import pytest
 _embedded = None
 
 
-def _free_port() -> int:
-    from swarm.localswarm.processes import free_port
-
-    return free_port()
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     """Runs before pytest-django loads the settings (a wrapper comes before every plain implementation)."""
     global _embedded
     if not (os.environ.get("REDIS_URL") or "").strip():
         from explorer.embedded_redis import EmbeddedRedis
+        from swarm.localswarm.processes import free_port
 
         var_dir = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parents[2] / "var")
-        _embedded = EmbeddedRedis(_free_port(), var_dir / f"test-redis-{os.getpid()}").start()
+        _embedded = EmbeddedRedis(free_port(), var_dir / f"test-redis-{os.getpid()}").start()
         os.environ["REDIS_URL"] = _embedded.url
     return (yield)
 
