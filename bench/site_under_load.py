@@ -1,10 +1,12 @@
-"""Checks that the whole site keeps up under load: 0 errors at 200 connections for 60 s, and crawls on schedule.
+"""Checks that the whole site keeps up under load: each of `/`, a model page and `/api/v1/state` alone at 50
+connections (at least 1,000 requests/s for the pages with one web process), then all three at once at 200
+connections for 60 s (p99 under 250 ms, 0 errors) with crawls on schedule.
 
 Publishes a synthetic swarm into a DHT of its own, then runs the real stack (`manage.py runstack`: Daphne, the Celery
 workers, one beat) against it on a scratch database (PostgreSQL `bench_load` by default) and Redis DB 14, with a short
-CRAWL_INTERVAL. Once a few crawls have landed it runs wrk on loopback against `/`, a model page and `/api/v1/state` at
-the same time (three wrk processes sharing the connections), and reads the crawls that started meanwhile from the
-database. Each web process count given is measured on a fresh start of the stack; everything is stopped and dropped.
+CRAWL_INTERVAL. Once a few crawls have landed it runs wrk on loopback against each of `/`, a model page and
+`/api/v1/state` alone, then against the three at the same time (three wrk processes sharing the connections), and
+reads the crawls that started meanwhile from the database. Each web process count given is measured on a fresh start of the stack; everything is stopped and dropped.
 From the repository root: .venv/bin/python -m bench.site_under_load [--quick]
 """
 
@@ -36,6 +38,16 @@ from swarm.localswarm.processes import free_port, wait_until
 SECTION = "site-under-load"
 REDIS_URL = redis_url(14)  # this benchmark's own Redis DB; only it is ever flushed
 TARGET_CONNECTIONS, TARGET_SECONDS = 200, 60
+SOLO_CONNECTIONS, SOLO_TARGET_RPS, TARGET_P99_MS = 50, 1000.0, 250.0  # issue 17: pages alone, and p99 at 200
+# the same bench on main before pages were served from kept bytes (2026-11-26, this machine; the three paths at once)
+BEFORE = """| web processes | path | response | connections | requests/s | p50 ms | p99 ms |
+|---|---|---|---|---|---|---|
+| 1 | `/` | 37 KiB | 67 | 13.8 | 5660 | 6360 |
+| 1 | `/models/load-0/` | 649 KiB | 67 | 13.6 | 5720 | 6470 |
+| 1 | `/api/v1/state` | 391 KiB | 66 | 1176.2 | 47 | 282 |
+| 2 | `/` | 37 KiB | 67 | 29.6 | 2030 | 4110 |
+| 2 | `/models/load-0/` | 650 KiB | 67 | 28.7 | 2120 | 4070 |
+| 2 | `/api/v1/state` | 391 KiB | 66 | 1438.0 | 37 | 370 |"""
 WRK_TIMEOUT_S = 10
 LATE_FACTOR = 1.5  # a crawl interval this much longer than CRAWL_INTERVAL means a scheduled crawl was lost
 
@@ -70,6 +82,7 @@ class CrawlWindow:
 class Round:
     web_processes: int
     results: list[LoadResult]
+    solo: list[LoadResult]  # each path alone, before the load of all three
     crawls: CrawlWindow
     cpu: dict[str, float]  # cores used during the load, by part
     sizes: dict[str, int]
@@ -212,6 +225,21 @@ def start_wrk(base: str, path: str, connections: int, seconds: int, threads: int
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def run_wrk(base: str, path: str, connections: int, seconds: int, log: Path) -> LoadResult:
+    """One wrk on one path, waited for."""
+    child = start_wrk(base, path, connections, seconds, 1, log)
+    try:
+        child.wait(timeout=seconds + 60)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    output = log.read_text(errors="replace")
+    if child.returncode != 0:
+        raise RuntimeError(f"wrk on {path} exited with {child.returncode}:\n{output}")
+    return parse_wrk(path, connections, output)
+
+
 def split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
@@ -287,6 +315,8 @@ def run_round(args, env: dict[str, str], peers: list[str], model_path: str, web_
             if body is None:
                 raise RuntimeError(f"{path} does not answer 200 before the load:\n{stack.log_tail()}")
             sizes[path] = len(body)
+        solo = [run_wrk(stack.url, path, args.solo_connections, args.solo_seconds,
+                        scratch / f"wrk-{web_processes}-solo-{index}.txt") for index, path in enumerate(paths)]
         log_mark = len(log_path.read_bytes())
         skipped_before = skipped_crawls()
         print(f"{web_processes} web process(es): {crawls_stored()} crawls stored; loading {', '.join(paths)} with "
@@ -318,7 +348,7 @@ def run_round(args, env: dict[str, str], peers: list[str], model_path: str, web_
         wait_until(crawled_after, 60 + 3 * args.crawl_interval, interval=0.5, what="the first crawl after the load")
         crawls = crawl_window(since, until, args.crawl_interval, skipped)
         problems = log_problems(log_path.read_bytes()[log_mark:].decode(errors="replace"))
-        return Round(web_processes, results, crawls, cpu, sizes, problems)
+        return Round(web_processes, results, solo, crawls, cpu, sizes, problems)
     finally:
         for child in wrk:
             if child.poll() is None:
@@ -329,6 +359,9 @@ def run_round(args, env: dict[str, str], peers: list[str], model_path: str, web_
 
 
 def describe_round(result: Round) -> None:
+    for row in result.solo:
+        print(f"  alone {row.path} c={row.connections}: {row.rps:.1f} rps, p50 {row.p50_ms:.0f} ms, "
+              f"p99 {row.p99_ms:.0f} ms, {row.errors} errors")
     for row in result.results:
         print(f"  {row.path} c={row.connections}: {row.rps:.1f} rps, p50 {row.p50_ms:.0f} ms, p99 {row.p99_ms:.0f} ms,"
               f" {row.non_2xx} non-2xx, {row.socket_errors} socket errors ({row.timeouts} timeouts)")
@@ -341,11 +374,11 @@ def describe_round(result: Round) -> None:
         print(f"  in the stack's log: {result.log_errors}")
 
 
-def load_table(rounds: list[Round]) -> str:
+def load_table(rounds: list[Round], solo: bool = False) -> str:
     lines = ["| web processes | path | response | connections | requests/s | p50 ms | p99 ms | non-2xx | "
              "socket errors | of which timeouts |", "|---|---|---|---|---|---|---|---|---|---|"]
     for result in rounds:
-        for row in result.results:
+        for row in (result.solo if solo else result.results):
             lines.append(f"| {result.web_processes} | `{row.path}` | {result.sizes[row.path] / 1024:.0f} KiB | "
                          f"{row.connections} | {row.rps:.1f} | {row.p50_ms:.0f} | {row.p99_ms:.0f} | {row.non_2xx} | "
                          f"{row.socket_errors} | {row.timeouts} |")
@@ -427,8 +460,17 @@ def notes(rounds: list[Round], args) -> str:
 
 def verdict(result: Round, args) -> str:
     full = args.connections >= TARGET_CONNECTIONS and args.seconds >= TARGET_SECONDS
-    parts = [f"{result.errors} errors" + (" (met)" if result.errors == 0 else " (missed)"),
+    errors = result.errors + sum(row.errors for row in result.solo)
+    parts = [f"{errors} errors" + (" (met)" if errors == 0 else " (missed)"),
              "crawls on schedule (met)" if result.crawls.on_schedule else "crawls off schedule (missed)"]
+    worst = max(result.results, key=lambda row: row.p99_ms)
+    parts.append(f"p99 at most {worst.p99_ms:.0f} ms at {args.connections} connections ({worst.path}) "
+                 + ("(met)" if worst.p99_ms < TARGET_P99_MS else "(missed)"))
+    if result.web_processes == 1:
+        pages = [row for row in result.solo if not row.path.startswith("/api/")]
+        slowest = min(pages, key=lambda row: row.rps)
+        parts.append(f"pages alone at {args.solo_connections} connections at least {slowest.rps:.0f} requests/s "
+                     f"({slowest.path}) " + ("(met)" if slowest.rps >= SOLO_TARGET_RPS else "(missed)"))
     if not full:
         parts.append(f"but at {args.connections} connections for {args.seconds} s, short of the target's "
                      f"{TARGET_CONNECTIONS} for {TARGET_SECONDS} s")
@@ -442,6 +484,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=TARGET_CONNECTIONS,
                         help="wrk connections in all, shared evenly by the three paths")
     parser.add_argument("--seconds", type=int, default=TARGET_SECONDS, help="length of the load")
+    parser.add_argument("--solo-connections", type=int, default=SOLO_CONNECTIONS,
+                        help="wrk connections for each path alone")
+    parser.add_argument("--solo-seconds", type=int, default=20, help="length of each path's load alone")
     parser.add_argument("--web-processes", default=f"1,{os.cpu_count() or 1}",
                         help="comma-separated WEB_PROCESSES values, each measured on a fresh start of the stack")
     parser.add_argument("--crawl-interval", type=float, default=10.0, help="CRAWL_INTERVAL of the stack")
@@ -451,6 +496,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.servers, args.models, args.seconds, args.crawl_interval, args.crawls_before = 60, 3, 10, 5.0, 1
+        args.solo_seconds = 5
         args.web_processes = str(min(2, os.cpu_count() or 1))
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
@@ -492,7 +538,8 @@ def main() -> None:
             flush_redis()
     took = time.monotonic() - started
 
-    print(load_table(rounds) + "\n\n" + crawl_table(rounds) + "\n\n" + cpu_table(rounds))
+    print(load_table(rounds, solo=True) + "\n\n" + load_table(rounds) + "\n\n" + crawl_table(rounds) + "\n\n"
+          + cpu_table(rounds))
     if args.quick:
         print("(--quick: BENCHMARKS.md left as it is)")
         return
@@ -509,15 +556,23 @@ def main() -> None:
           f"crawls it for real (`manage.py runstack`: Daphne, the swarm/probes/default Celery workers, one beat), "
           f"CRAWL_INTERVAL {args.crawl_interval:g} s, probe and consistency rounds pushed out of the window; "
           f"database: {database_name}; DEBUG off\n"
-        + f"- Load: after {args.crawls_before} crawls were stored, three `wrk -t1 --latency --timeout "
+        + f"- Load: after {args.crawls_before} crawls were stored, each path alone for {args.solo_seconds} s at "
+          f"{args.solo_connections} connections, then three `wrk -t1 --latency --timeout "
           f"{WRK_TIMEOUT_S}s` on loopback at the same time for {args.seconds} s, one per path, sharing "
           f"{args.connections} connections ({' + '.join(str(n) for n in split(args.connections, 3))}); "
           f"`/api/v1/state` without Accept-Encoding (the full JSON); wrk, the stack, the DHT and PostgreSQL share the "
           f"machine's cores. Each WEB_PROCESSES value on a fresh start of the stack.\n"
-        + f"- Target (issue 8): 0 errors at {TARGET_CONNECTIONS} connections for {TARGET_SECONDS} s, crawls keeping "
-          f"their schedule. Verdict with WEB_PROCESSES={final.web_processes}: **{verdict(final, args)}**"
+        + f"- Targets: 0 errors at {TARGET_CONNECTIONS} connections for {TARGET_SECONDS} s, crawls keeping "
+          f"their schedule (issue 8); `/` and a model page at least {SOLO_TARGET_RPS:,.0f} requests/s each with one "
+          f"web process at {SOLO_CONNECTIONS} connections, p99 under {TARGET_P99_MS:.0f} ms at "
+          f"{TARGET_CONNECTIONS} connections (issue 17). Verdict with WEB_PROCESSES={final.web_processes}: **{verdict(final, args)}**"
           + "".join(f"; with {result.web_processes}: {verdict(result, args)}" for result in rounds[:-1]) + ".\n\n"
+        + f"Each path alone ({args.solo_connections} connections, {args.solo_seconds} s):\n\n"
+        + load_table(rounds, solo=True) + "\n\n"
+        + f"All three at once ({args.connections} connections, {args.seconds} s):\n\n"
         + load_table(rounds) + "\n\n"
+        + "Before, on main when pages went through Django's middleware to a per-second micro-cache (2026-11-26, "
+          "the same bench, the three paths at once at 200 connections):\n\n" + BEFORE + "\n\n"
         + f"Crawls during the load (a crawl is on schedule when none failed or was skipped and no gap between crawl "
           f"starts exceeded {LATE_FACTOR:g} × CRAWL_INTERVAL, i.e. no beat was lost):\n\n" + crawl_table(rounds)
         + "\n\nCores used during the load, by part (CPU seconds / wall seconds; the machine has "

@@ -124,7 +124,7 @@ def notes(results: list[LoadResult], sizes: dict[str, int]) -> str:
     if plain and zipped:
         lines.append(
             f"- `/api/v1/state` is answered from bytes rendered once per crawl, ahead of Django's middleware "
-            f"(`explorer/api/state_asgi.py`), so what limits it is bytes: the plain document is "
+            f"(`explorer/fast_path.py`), so what limits it is bytes: the plain document is "
             f"{sizes['/api/v1/state'] / 2**20:.1f} MiB for this swarm, and {plain.rps:.0f} requests/s move "
             f"{plain.rps * sizes['/api/v1/state'] / 2**30:.2f} GiB/s through one Python process over loopback. "
             f"Clients that accept gzip (browsers, `requests`, `curl --compressed`) get the copy gzipped once per "

@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, Channels for the live-update WebSocket (origin-checked)."""
+"""ASGI entry point: Django for HTTP (behind the fast path that serves kept bytes: explorer.fast_path), Channels for
+the live-update WebSocket (origin-checked)."""
 
 import os
 
@@ -11,10 +12,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from explorer.api.state_asgi import with_state_fast_path  # noqa: E402
+from explorer.fast_path import with_fast_paths  # noqa: E402
 from explorer.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": with_state_fast_path(django_asgi_app),
+    "http": with_fast_paths(django_asgi_app),
     "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
 })

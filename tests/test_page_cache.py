@@ -1,7 +1,9 @@
-"""The public pages' micro-cache: a crowd of anonymous visitors costs one render per PAGE_CACHE_SECONDS and no
-database query; a page is never older than that; signed-in users, error answers and odd query strings are never
-shared or grow it; storing a crawl shows at once."""
+"""The public pages' cache: a crowd of anonymous visitors costs one render per stored crawl or probe and no database
+query; a crawl stored by another process shows within PAGE_CACHE_SECONDS of its commit, one stored here at once, and
+with nothing stored a page is still rendered again after CRAWL_INTERVAL; signed-in users, error answers and odd query
+strings are never shared or grow it; a client with the current copy gets a 304."""
 
+import gzip
 import time
 
 import pytest
@@ -34,18 +36,34 @@ def test_anonymous_visitors_share_one_render_that_touches_no_database(client):
     assert again["Content-Security-Policy"] and again["X-Frame-Options"] == "DENY"  # the middleware still runs
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_crawl_stored_by_another_process_shows_within_the_cache_time(client, settings):
     settings.PAGE_CACHE_SECONDS = 0.5
     store_crawl(named("first-name"))
     assert b"first-name" in client.get("/models/m/").content
-    stored.disconnect(page_cache.forget)  # as if another process stored it: this one is not told
+    stored.disconnect(page_cache.forget)  # as if another process stored it: this one learns of it from Redis only
     try:
         store_crawl(named("second-name"))
+        assert b"first-name" in client.get("/models/m/").content  # the kept render, for now
+        wait_until(lambda: b"second-name" in client.get("/models/m/").content, timeout=5, interval=0.05,
+                   what="the stored generation to be seen")
     finally:
         stored.connect(page_cache.forget)
-    assert b"first-name" in client.get("/models/m/").content  # the cached render, for now
-    wait_until(lambda: b"second-name" in client.get("/models/m/").content, timeout=5, interval=0.05,
-               what="the cached page to expire")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_nothing_stored_a_page_is_kept_past_the_check_and_rendered_again_after_a_crawl_interval(
+        client, settings):
+    settings.PAGE_CACHE_SECONDS, settings.CRAWL_INTERVAL = 0.2, 1.5
+    store_crawl(named("first-name"))
+    first = client.get("/models/m/")
+    born = page_cache._pages["/models/m/"].born
+    wait_until(lambda: time.monotonic() - born > 0.5, timeout=5, interval=0.05, what="a few generation checks")
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/models/m/")
+    assert len(queries) == 0 and again["ETag"] == first["ETag"]  # asked Redis, not the database, and kept it
+    wait_until(lambda: page_cache._pages["/models/m/"].born != born if client.get("/models/m/") else False,
+               timeout=5, interval=0.1, what="the page to be rendered again after CRAWL_INTERVAL")
 
 
 def test_storing_a_crawl_here_shows_at_once(client):
@@ -71,3 +89,16 @@ def test_query_strings_cannot_grow_the_cache(client):
     for index in range(page_cache.MAX_PAGES * 2):
         assert client.get(f"/?junk={index}").status_code == 200
     assert len(page_cache._pages) == page_cache.MAX_PAGES
+
+
+def test_a_client_with_the_current_copy_gets_a_304_and_gzip_when_it_accepts_it(client):
+    store_crawl(named("first-name"))
+    first = client.get("/models/m/")
+    assert first["ETag"].startswith('W/"') and first["Last-Modified"] and "no-cache" in first["Cache-Control"]
+    assert client.get("/models/m/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert client.get("/models/m/", HTTP_IF_NONE_MATCH='W/"other"').status_code == 200
+    zipped = client.get("/models/m/", HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip" and gzip.decompress(zipped.content) == first.content
+    assert zipped["ETag"] == first["ETag"] and "Accept-Encoding" in zipped["Vary"]
+    store_crawl(named("second-name"))
+    assert client.get("/models/m/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200  # a new crawl, a new copy

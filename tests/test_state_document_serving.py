@@ -7,13 +7,12 @@ import time
 
 import pytest
 from asgiref.sync import async_to_sync
-from asgiref.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
 
-from config.asgi import application
-from explorer.api.state_asgi import with_state_fast_path
+from explorer.fast_path import with_fast_paths
 from explorer.crawls.ingest import store_crawl
 from swarm.snapshot import ServerState
+from tests.support.asgi import asgi_get
 from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,22 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def rows(document: dict) -> dict:
     return {row["peer_id"]: row["state"] for report in document["model_reports"] for row in report["server_rows"]}
-
-
-async def asgi_get(path: str, headers: list[tuple[bytes, bytes]], app=application) -> tuple[int, dict, bytes]:
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": [(b"host", b"testserver"), *headers], "scheme": "http", "http_version": "1.1",
-             "server": ("testserver", 80), "client": ("127.0.0.1", 50000), "root_path": ""}
-    communicator = ApplicationCommunicator(app, scope)
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(10)
-    body = b""
-    while True:
-        message = await communicator.receive_output(10)
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    return start["status"], {key.decode().lower(): value.decode() for key, value in start["headers"]}, body
 
 
 def test_the_view_serves_plain_or_gzipped_bytes_and_the_next_crawl_at_once(client):
@@ -68,7 +51,7 @@ def test_with_https_required_the_fast_path_redirects_plain_http_and_sends_hsts_o
     settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS = True, 3600
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     store_crawl(snapshot(time.time(), [model([server(0, 0, 3)])]))
-    app = with_state_fast_path(get_asgi_application())  # Django's middleware reads these settings when it is built
+    app = with_fast_paths(get_asgi_application())  # Django's middleware reads these settings when it is built
     status, headers, _ = async_to_sync(asgi_get)("/api/v1/state", [], app)
     assert status == 301 and headers["location"] == "https://testserver/api/v1/state"
 

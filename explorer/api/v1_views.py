@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
-from django.utils.cache import patch_vary_headers
+from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from explorer.api.state_cache import rendered_state
 from explorer.crawls.crawling import initial_peers
 from explorer.ratelimits import retry_after
+from explorer.rendered import bytes_response
 from swarm.dial import check_reachable
 from swarm.records import is_valid_peer_id
 
 
-@never_cache
 def state(request):
-    body, gzipped = rendered_state().for_encoding(request.headers.get("Accept-Encoding", ""))
-    response = HttpResponse(body, content_type="application/json")
-    if gzipped:
-        response["Content-Encoding"] = "gzip"
-    patch_vary_headers(response, ["Accept-Encoding"])
-    return response
+    """The document's bytes, revalidated on each use (ETag / Last-Modified: a client with the current copy gets a
+    304)."""
+    return bytes_response(request, rendered_state(), "application/json")
 
 
 def client_ip(request) -> str:

@@ -1,50 +1,115 @@
-"""A per-process micro-cache of the public pages every visitor sees alike (the overview and the model pages, for
-visitors who are not signed in): each is rendered at most once per PAGE_CACHE_SECONDS in each web process, so a
-crowd costs one render a second instead of one per request, and a cached answer touches no database. A page is at
-most that much older than the database (crawls come every CRAWL_INTERVAL); the process that stores a crawl or a
-probe drops its pages at once (explorer.stored)."""
+"""The public pages every visitor who is not signed in sees alike (the overview and the model pages), rendered once
+per stored crawl or probe in each web process and kept as bytes (plain, gzipped, with an ETag): Django's views serve
+them from here, and the ASGI fast path in front of Django (explorer.fast_path) serves the bare pages from here with
+no Django at all.
+
+A page is rendered again when the stored generation (explorer.stored: moved on by each commit of a crawl or probe, in
+any process) differs from the one it was rendered at, which this process asks Redis at most once per
+PAGE_CACHE_SECONDS; and at the latest CRAWL_INTERVAL after it was rendered, so what depends on the clock alone (the
+stale-data banner, the charts' window) moves on when no crawl comes. The process that stores drops its pages at
+once."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import wraps
+from typing import Optional
 
 from django.conf import settings
 from django.dispatch import receiver
-from django.http import HttpResponse
 
-from explorer.stored import stored
+from explorer.rendered import RenderedBytes, bytes_response
+from explorer.stored import generation, stored
 
 MAX_PAGES = 64  # the least recently served go first: query strings cannot grow it
 
+
+@dataclass(frozen=True)
+class CachedPage:
+    body: RenderedBytes
+    content_type: str
+    generation: object  # explorer.stored.generation() when it was rendered
+    born: float  # time.monotonic() when it was rendered
+
+
 _lock = threading.Lock()
-_pages: OrderedDict[str, tuple[float, bytes, str]] = OrderedDict()  # full path -> (fresh until, body, type)
+_pages: OrderedDict[str, CachedPage] = OrderedDict()  # full path -> page
+_generation: dict = {"value": None, "checked": float("-inf")}
+
+
+def _current(now: float) -> bool:
+    """Whether the stored generation was asked less than PAGE_CACHE_SECONDS ago (no I/O)."""
+    return now - _generation["checked"] < settings.PAGE_CACHE_SECONDS
+
+
+def _fresh(page: Optional[CachedPage], now: float) -> Optional[CachedPage]:
+    if page is None or page.generation != _generation["value"] or now - page.born >= settings.CRAWL_INTERVAL:
+        return None
+    return page
+
+
+def kept_page(path: str) -> tuple[Optional[CachedPage], bool]:
+    """The page kept for this path (None when there is none, or it is CRAWL_INTERVAL old), and whether it is known
+    to be current. No I/O, so the event loop may call it; a page not known to be current may be served while it is
+    rendered again (explorer.fast_path), never for longer."""
+    now = time.monotonic()
+    with _lock:
+        page = _pages.get(path)
+        if page is None or now - page.born >= settings.CRAWL_INTERVAL:
+            return None, False
+        return page, _current(now) and _fresh(page, now) is not None
+
+
+def drop_if_not_current(path: str) -> None:
+    """Drops the page kept for this path unless it is current (after rendering it again did not replace it: the
+    next request then goes to Django)."""
+    now = time.monotonic()
+    with _lock:
+        if _fresh(_pages.get(path), now) is None:
+            _pages.pop(path, None)
+
+
+def _checked_generation(now: float) -> object:
+    """The stored generation, asked of Redis at most once per PAGE_CACHE_SECONDS (pages of another are no longer
+    current, but are kept until they are rendered again: explorer.fast_path may serve them meanwhile). With Redis
+    away each ask counts as a new generation, so pages are current PAGE_CACHE_SECONDS at most."""
+    with _lock:
+        if _current(now):
+            return _generation["value"]
+    value = generation()
+    with _lock:
+        _generation.update(value=object() if value is None else value, checked=now)
+        return _generation["value"]
 
 
 def shared_page(view):
-    """Serves the view's answer from the cache for GET and HEAD requests of visitors who are not signed in."""
+    """Serves the view's answer from the kept page for GET and HEAD requests of visitors who are not signed in, and
+    keeps what the view renders for them."""
 
     @wraps(view)
     def cached_view(request, *args, **kwargs):
-        seconds = settings.PAGE_CACHE_SECONDS
-        if seconds <= 0 or request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+        if settings.PAGE_CACHE_SECONDS <= 0 or request.method not in ("GET", "HEAD") or request.user.is_authenticated:
             return view(request, *args, **kwargs)
         key, now = request.get_full_path(), time.monotonic()
+        current = _checked_generation(now)
         with _lock:
-            hit = _pages.get(key)
-            if hit is not None and hit[0] > now:
+            page = _fresh(_pages.get(key), now)
+            if page is not None:
                 _pages.move_to_end(key)
-                return HttpResponse(hit[1], content_type=hit[2])
-        response = view(request, *args, **kwargs)
-        if _shareable(request, response):
+        if page is None:
+            response = view(request, *args, **kwargs)
+            if not _shareable(request, response):
+                return response
+            page = CachedPage(RenderedBytes.of(response.content), response["Content-Type"], current, now)
             with _lock:
-                _pages[key] = (now + seconds, response.content, response["Content-Type"])
+                _pages[key] = page
                 _pages.move_to_end(key)
                 while len(_pages) > MAX_PAGES:
                     _pages.popitem(last=False)
-        return response
+        return bytes_response(request, page.body, page.content_type)
 
     return cached_view
 
@@ -57,5 +122,7 @@ def _shareable(request, response) -> bool:
 
 @receiver(stored)
 def forget(**_signal) -> None:
+    """Drops the pages and makes the next request ask the generation (called when this process stores)."""
     with _lock:
         _pages.clear()
+        _generation["checked"] = float("-inf")
