@@ -38,7 +38,6 @@ SECURITY_HEADERS = [  # what SecurityMiddleware and XFrameOptionsMiddleware send
 ]
 STATE_HEADERS = [(b"content-type", b"application/json"), (b"vary", b"origin, Accept-Encoding")]
 PAGE_VARY = [(b"vary", b"Cookie, Accept-Encoding")]
-ASKED_AGAIN_WITH = (b"host", b"x-forwarded-proto")  # the request headers a render of our own keeps
 
 _rendering: dict[str, asyncio.Task] = {}  # path -> the render of our own under way (a reference keeps it alive)
 
@@ -59,14 +58,18 @@ def _built_headers(hsts: tuple | None) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+def _proxy_ssl_header() -> Optional[bytes]:
+    """The request header SECURE_PROXY_SSL_HEADER names, as ASGI spells it (None when it is unset)."""
+    if not settings.SECURE_PROXY_SSL_HEADER:
+        return None
+    return settings.SECURE_PROXY_SSL_HEADER[0].removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
+
+
 def _is_secure(scope) -> bool:
     if scope.get("scheme") == "https":
         return True
-    if settings.SECURE_PROXY_SSL_HEADER:
-        name, expected = settings.SECURE_PROXY_SSL_HEADER
-        header = name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
-        return _header(scope, header).split(",")[0].strip() == expected
-    return False
+    header = _proxy_ssl_header()
+    return header is not None and _header(scope, header).split(",")[0].strip() == settings.SECURE_PROXY_SSL_HEADER[1]
 
 
 def _header(scope, name: bytes) -> str:
@@ -119,7 +122,8 @@ async def _state(scope, send) -> None:
 async def _render_again(django_application, scope) -> None:
     """One GET of the page through Django with no cookie and no validators: shared_page keeps what it renders."""
     path = scope["path"]
-    own = {**scope, "method": "GET", "headers": [item for item in scope["headers"] if item[0] in ASKED_AGAIN_WITH]}
+    kept = (b"host", _proxy_ssl_header())  # what the visitor's answer depends on; no cookie, no validators
+    own = {**scope, "method": "GET", "headers": [item for item in scope["headers"] if item[0].lower() in kept]}
 
     asked, answered = [], asyncio.Event()
 
