@@ -88,8 +88,9 @@ def assert_pages_show_the_last_servers_and_staleness(base: str, front: str) -> N
     assert "<dt>Servers online</dt><dd>3</dd>" in overview
     status, model_page = http_get(base + "/models/tiny-llama/")
     assert status == 200 and "Data is stale" in model_page
-    cells = re.findall(r'class="cell state-([a-z]+)" data-server=', model_page)
-    assert cells == ["online"] * 6, cells  # 2 servers x 3 blocks, as the good crawl saw them
+    bars = sorted(re.findall(r'class="cell state-([a-z]+)" data-peer="[^"]+" data-span="(\d+:\d+)"', model_page),
+                  key=lambda bar: bar[1])
+    assert bars == [("online", "0:3"), ("online", "3:6")], bars  # both servers' spans, as the good crawl saw them
     status, body = http_get(base + "/api/v1/state")
     rows = [row for report in json.loads(body)["model_reports"] for row in report["server_rows"]]
     assert status == 200 and len(rows) == 3 and {row["state"] for row in rows} == {"online"}

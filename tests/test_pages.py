@@ -47,7 +47,8 @@ def test_overview_shows_models_totals_contributors_and_bootstrap_peers(client, s
 
 def test_model_page_draws_the_coverage_map_server_table_charts_and_changes(client, stored):
     page = text(client.get("/models/tiny-llama/"))
-    assert page.count('class="cell state-online" data-server=') == 6  # 2 servers x 3 blocks each
+    bars = re.findall(r'class="cell state-online" data-peer="[^"]+" data-span="(\d+:\d+)"', page)
+    assert sorted(bars) == ["0:3", "3:6"]  # the coverage map: one bar per server
     assert len(re.findall(r'class="rep rep-1" data-rep="tiny-llama"', page)) == 6  # every block: one server
     assert "llama-front" in page and "llama-back" in page and "0:3" in page and "3:6" in page
     assert 'id="figure-health"' in page and "vendor/plotly/plotly.min.js" in page
@@ -115,4 +116,4 @@ def test_odd_prefixes_get_working_links_and_the_coverage_fragment_renders(client
     model_page = text(client.get("/models/org/model%3Fx%23y/"))
     assert "org/model?x#y" in model_page
     fragment = text(client.get("/models/org/model%3Fx%23y/?fragment=coverage"))
-    assert fragment.lstrip().startswith('<div class="scroll" id="coverage"') and "<html" not in fragment
+    assert fragment.lstrip().startswith('<div class="cov" id="coverage"') and "<html" not in fragment

@@ -60,23 +60,61 @@ def online_records(records):
     return [record for record in records if getattr(record.state, "value", record.state) == "online"]
 
 
+def _percent(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _bar_position(start: int, end: int, num_blocks: int) -> str:
+    """The left/width of a span's bar as shares of the model's blocks (clamped to them)."""
+    if num_blocks <= 0:
+        return "left:0%;width:0%"
+    start, end = max(0, min(start, num_blocks)), max(0, min(end, num_blocks))
+    return f"left:{_percent(100 * start / num_blocks)};width:{_percent(100 * max(0, end - start) / num_blocks)}"
+
+
 @register.filter
-def coverage_cells(row):
-    """One coverage-map row's cells as HTML. Built here rather than by a template loop: 80 blocks x 100 servers of
-    template lookups took most of a model page's time; every value is escaped all the same."""
-    key = escape(row["key"])
-    classes = {state: (f"cell state-{escape(state)}", escape(state)) for state in set(row["cells"]) if state}
-    cells = []
-    for block, state in enumerate(row["cells"]):
-        css, title = classes[state] if state else ("cell", "")
-        cells.append(f'<td class="{css}" data-server="{key}" data-block="{block}" title="{title}"></td>')
-    return mark_safe("".join(cells))
+def coverage_rows(report):
+    """The coverage map's rows as HTML: one per server, its name linked to its page and one bar for its span, placed
+    by left/width and classed by its state. Built here rather than by a template loop (a thousand servers of template
+    lookups); every value is escaped, names capped."""
+    rows = []
+    for server in report.servers:
+        state = escape(server.state.value)
+        name = escape(display.cap(server.public_name or server.peer_id, 24))
+        rows.append(
+            f'<li><a href="{escape(server_url(server.peer_id))}">{name}</a><i class="cell state-{state}" '
+            f'data-peer="{escape(server.peer_id)}" data-span="{server.start_block}:{server.end_block}" '
+            f'style="{_bar_position(server.start_block, server.end_block, report.num_blocks)}"></i></li>')
+    return mark_safe("".join(rows))
+
+
+@register.filter
+def replication_counts(report):
+    """The coverage map's replication row as HTML: each block's count of online servers, classed rep-0 / rep-1 /
+    rep-ok (live.js updates them in place)."""
+    prefix = escape(report.dht_prefix)
+    return mark_safe("".join(
+        f'<b class="rep {replication_class(count)}" data-rep="{prefix}" data-block="{block}" '
+        f'title="block {block}: {count}">{count}</b>' for block, count in enumerate(report.replication)))
+
+
+TICKS_SHOWN = 10
+
+
+@register.filter
+def block_ticks(num_blocks):
+    """(block, left) for the coverage map's block axis: a round step that gives at most TICKS_SHOWN labels."""
+    if num_blocks <= 0:
+        return []
+    step = next(step for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9)
+                if num_blocks / step <= TICKS_SHOWN)
+    return [(block, _percent(100 * block / num_blocks)) for block in range(0, num_blocks, step)]
 
 
 @register.filter
 def coverage_segments(report):
     """A model's coverage bar (one segment per block, classed by its replication) as HTML, built here for the same
-    reason as coverage_cells: 80 blocks x 10 models of template lookups were most of the overview's time."""
+    reason as coverage_rows: 80 blocks x 10 models of template lookups were most of the overview's time."""
     prefix = escape(report.dht_prefix)
     return mark_safe("".join(
         f'<span class="seg {replication_class(count)}" data-rep="{prefix}" data-block="{block}" '

@@ -1,9 +1,10 @@
 """`/servers/<peer_id>/`: one peer's records, spans over time, uptime, sessions, samples, pings, state changes, the
-probes that went through it (and a rate-limited "probe this server" button)."""
+probes that went through it (and a rate-limited "probe this server" button). Sessions and state changes are shown a
+page at a time (?sessions_page=, ?changes_page=; a value they do not accept is a 400, see explorer.views.paging)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from django.http import Http404
 from django.shortcuts import render
@@ -13,6 +14,7 @@ from explorer.models import Peer, ServerSample, ServerSession, StateChange
 from explorer.probes.display import server_probe_context
 from explorer.views.charts import server_history_figure
 from explorer.views.common import page_context
+from explorer.views.paging import BadQuery, bad_request, page_links, page_number, page_of
 from swarm.records import is_valid_peer_id
 
 SESSIONS_SHOWN = 50
@@ -34,19 +36,26 @@ def server_page(request, peer_id: str):
         for server in (snapshot.servers if snapshot else ()) if peer_id in server.next_pings
     }
     samples = list(ServerSample.objects.filter(server__peer=peer).values("hour", "throughput", "cache_tokens_left"))
-    changes = StateChange.objects.filter(server__peer=peer).select_related("server__peer", "server__model") if peer else []
+    changes = (list(StateChange.objects.filter(server__peer=peer).select_related("server__peer", "server__model"))
+               if peer else [])
+    try:
+        sessions_page = page_of(sessions, page_number(request.GET, "sessions_page"), SESSIONS_SHOWN, "sessions_page")
+        changes_page = page_of(changes, page_number(request.GET, "changes_page"), CHANGES_SHOWN, "changes_page")
+    except BadQuery as error:
+        return bad_request(error)
     context.update(server_probe_context(peer))
     requested = request.GET.get("probe", "")
     context.update(
         requested_probe=int(requested) if requested.isdigit() and len(requested) < 12 else None,
         peer=peer, peer_id=peer_id, records=records,
         uptime=uptime(sessions, peer.first_seen) if peer else {},
-        sessions=sessions[:SESSIONS_SHOWN],
+        sessions=sessions_page.items, sessions_page=sessions_page,
+        sessions_links=page_links(sessions_page, request.GET, "sessions_page", "sessions"),
         span_changes=[change for change in changes if change.span_changed],
-        changes=changes[:CHANGES_SHOWN],
+        changes=changes_page.items, changes_page=changes_page,
+        changes_links=page_links(changes_page, request.GET, "changes_page", "changes"),
         pings_to={target: rtt for record in records for target, rtt in record.next_pings.items()},
         pings_from=pings_from,
-        figure=server_history_figure(samples, (samples[0]["hour"] - timedelta(hours=1),
-                                               datetime.now(timezone.utc))) if samples else None,
+        figure=server_history_figure(samples, peer.first_seen, datetime.now(timezone.utc)) if samples else None,
     )
     return render(request, "explorer/server.html", context)

@@ -14,16 +14,29 @@
   function each(selector, fn) { document.querySelectorAll(selector).forEach(fn); }
   function attr(name, value) { return "[" + name + "=\"" + CSS.escape(value) + "\"]"; }
 
+  function percent(value) { return (Math.round(value * 100) / 100) + "%"; }
+
+  // The coverage map has one bar per server (data-peer inside the model's data-coverage-model): its state class,
+  // span and position change in place; a server the map does not have yet makes it fetch the map again.
+  function drawBar(bar, server, blocks) {
+    if (!server) { bar.className = "cell state-absent"; return; }
+    var start = Math.max(0, Math.min(server.start, blocks)), end = Math.max(start, Math.min(server.end, blocks));
+    bar.className = "cell state-" + server.state;
+    bar.dataset.span = server.start + ":" + server.end;
+    if (blocks > 0) {
+      bar.style.left = percent(100 * start / blocks);
+      bar.style.width = percent(100 * (end - start) / blocks);
+    }
+  }
+
   function applyServer(key, server) {
-    var rowExists = document.querySelector(attr("data-server-row", key));
-    var map = document.querySelector(attr("data-coverage-model", server ? server.dht_prefix : key.split("/")[0]));
-    if (server && map && !rowExists) { refreshCoverage(server.dht_prefix); return; }
-    each(attr("data-server", key), function (cell) {
-      var block = parseInt(cell.dataset.block, 10);
-      var inside = server && block >= server.start && block < server.end;
-      cell.className = "cell" + (inside ? " state-" + server.state : "");
-      cell.title = inside ? server.state : "";
-    });
+    var slash = key.lastIndexOf("/");  // a key is "<dht_prefix>/<peer id>"; a prefix may hold slashes, a peer id not
+    var map = document.querySelector(attr("data-coverage-model", key.slice(0, slash)));
+    if (map) {
+      var bar = map.querySelector(attr("data-peer", key.slice(slash + 1)));
+      if (bar) drawBar(bar, server, parseInt(map.dataset.blocks || "0", 10));
+      else if (server) refreshCoverage(server.dht_prefix);
+    }
     each(attr("data-server-state", key), function (label) {
       var state = server ? server.state : "absent";
       label.textContent = state;
@@ -43,7 +56,9 @@
       el.className = model.healthy ? "ok" : "bad";
     });
     each(attr("data-model-servers", prefix), function (el) { el.textContent = model.servers_online; });
-    each(attr("data-model-covered", prefix), function (el) { el.textContent = model.blocks_covered + "/" + model.num_blocks; });
+    each(attr("data-model-covered", prefix), function (el) {
+      el.textContent = model.blocks_covered + "/" + model.num_blocks;
+    });
     each(attr("data-model-throughput", prefix), function (el) { el.textContent = model.throughput.toFixed(1); });
     each(attr("data-model-repmin", prefix), function (el) {
       el.textContent = model.replication.length ? Math.min.apply(null, model.replication) : 0;
@@ -52,7 +67,8 @@
       var count = model.replication[parseInt(el.dataset.block, 10)] || 0;
       var level = count === 0 ? "rep-0" : count === 1 ? "rep-1" : "rep-ok";
       el.className = el.className.replace(/\brep-(0|1|ok)\b/g, "").trim() + " " + level;
-      if (el.tagName === "TD") el.textContent = count;
+      el.title = "block " + el.dataset.block + ": " + count;
+      if (el.classList.contains("rep")) el.textContent = count;  // the map's counts (the overview's segments: no text)
     });
   }
 
@@ -115,7 +131,9 @@
     (message.removed_servers || []).forEach(function (key) { delete known.servers[key]; applyServer(key, null); });
     if (message.state_changes && message.state_changes.length) applyChanges(message.state_changes);
     body.dataset.lastMessage = message.type;
-    if (message.type === "delta") body.dataset.deltasApplied = String(parseInt(body.dataset.deltasApplied || "0", 10) + 1);
+    if (message.type === "delta") {
+      body.dataset.deltasApplied = String(parseInt(body.dataset.deltasApplied || "0", 10) + 1);
+    }
   }
 
   function poll() {
@@ -147,6 +165,9 @@
       setTimeout(connect, Math.min(30000, interval * 2));  // the server sends a resync when we are back
     };
   }
-  each("[data-server]", function (cell) { known.servers[cell.dataset.server] = true; });
+  each("[data-coverage-model] [data-peer]", function (bar) {
+    known.servers[bar.closest("[data-coverage-model]").dataset.coverageModel + "/" + bar.dataset.peer] = true;
+  });
+  each("[data-server-state]", function (label) { known.servers[label.dataset.serverState] = true; });
   connect();
 })();
