@@ -2,7 +2,8 @@
 
 processes: child processes (workers, beat, a web server) on the test database; swarm: the shared local swarm;
 stack: a whole stack of a test's own; browser: headless Chromium; faults: fault tests' tools; receivers: loopback
-HTTP / SMTP receivers; snapshots and alerting: typed crawl values and alert rows; markers: markers from fixtures;
+HTTP / SMTP receivers; snapshots and alerting: typed crawl values and alert rows; wide_pages: stored rows full of
+long strings for the layout tests; markers: markers from fixtures;
 session_redis: the pytest plugin that starts the session's Redis.
 """
 

@@ -1,10 +1,17 @@
-"""Headless Chromium for the browser tests (Debian's chromium and chromium-driver), with its console log kept."""
+"""Headless Chromium for the browser tests (Debian's chromium and chromium-driver), with its console log kept, and
+whole-page screenshots kept in ARTIFACTS ($TEST_ARTIFACTS, by default test-artifacts/ in the checkout)."""
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 from contextlib import contextmanager
+from pathlib import Path
 
+from tests.support import ROOT
+
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or ROOT / "test-artifacts")
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900")
@@ -30,3 +37,14 @@ def chrome():
         yield driver
     finally:
         driver.quit()
+
+
+def save_full_page(driver, path: Path, max_height: int = 12_000) -> None:
+    """A PNG of the whole page at the window's width, down to its end (at most `max_height` CSS pixels)."""
+    width = driver.execute_script("return window.innerWidth")  # the shot is taken without scrollbars
+    height = min(driver.execute_script("return document.documentElement.scrollHeight"), max_height)
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
