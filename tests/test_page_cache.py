@@ -1,14 +1,17 @@
 """The public pages' cache: a crowd of anonymous visitors costs one render per stored crawl or probe and no database
 query; a crawl stored by another process shows within PAGE_CACHE_SECONDS of its commit, one stored here at once, and
 with nothing stored a page is still rendered again after CRAWL_INTERVAL; signed-in users, error answers and odd query
-strings are never shared or grow it; a client with the current copy gets a 304."""
+strings are never shared or grow it; a client with the current copy gets a 304; a crowd of threads that want a page
+not kept costs one render."""
 
 import gzip
+import threading
 import time
 
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.test.signals import template_rendered
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -102,3 +105,34 @@ def test_a_client_with_the_current_copy_gets_a_304_and_gzip_when_it_accepts_it(c
     assert zipped["ETag"] == first["ETag"] and "Accept-Encoding" in zipped["Vary"]
     store_crawl(named("second-name"))
     assert client.get("/models/m/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200  # a new crawl, a new copy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crowd_of_threads_that_want_a_page_not_kept_costs_one_render():
+    store_crawl(named("first-name"))
+    crowd, start = 8, threading.Barrier(8)
+    renders, bodies = [], []
+
+    def counted(sender, template, **_):
+        if template.name == "explorer/model.html":
+            renders.append(threading.get_ident())
+
+    def visitor():
+        try:
+            client = Client()
+            start.wait(timeout=10)
+            bodies.append(client.get("/models/m/?page=1").content)  # a query string: Django's view, not the fast path
+        finally:
+            connection.close()
+
+    template_rendered.connect(counted)
+    try:
+        threads = [threading.Thread(target=visitor) for _ in range(crowd)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        template_rendered.disconnect(counted)
+    assert len(bodies) == crowd and len(set(bodies)) == 1 and b"first-name" in bodies[0]
+    assert len(renders) == 1, f"{len(renders)} renders for {crowd} visitors at once"

@@ -1,7 +1,7 @@
 """The public pages as a visitor who is not signed in sees them are served from kept bytes in front of Django: the
 same body and headers as Django's answer, gzipped when accepted, 304 for a current copy; a session cookie, a query
-string or a page not kept goes to Django; a page no longer current is served while one render of our own replaces
-it."""
+string or a page not kept goes to Django; a page no longer current (another crawl stored, or CRAWL_INTERVAL old) is
+served while one render of our own replaces it."""
 
 import asyncio
 import gzip
@@ -122,3 +122,21 @@ def test_a_page_no_longer_current_is_served_while_one_render_of_our_own_replaces
     wait_until(next_page_served, timeout=10, interval=0.05, what="the new crawl's page from the fast path")
     assert all(b"kept-name" in body or b"next-name" in body for body in seen)
     assert django.calls.count("/models/m/") <= 3, django.calls  # the first render, and one or two of our own
+
+
+def test_a_page_a_crawl_interval_old_is_served_while_one_render_of_our_own_replaces_it(counted, settings):
+    django, app = counted
+    settings.CRAWL_INTERVAL = 1.0
+    get(app, "/models/m/")
+    born = page_cache._pages["/models/m/"].born
+    wait_until(lambda: time.monotonic() - born > settings.CRAWL_INTERVAL, timeout=5, interval=0.05,
+               what="the kept page to be a crawl interval old")
+
+    async def crowd():  # all at once, as the page goes out of date: none waits on a render
+        answers = await asyncio.gather(*(asgi_get("/models/m/", [], app) for _ in range(20)))
+        await asyncio.gather(*fast_path._rendering.values())
+        return answers
+    answers = async_to_sync(crowd)()
+    assert [status for status, _, _ in answers] == [200] * 20 and all(b"kept-name" in body for _, _, body in answers)
+    assert django.calls.count("/models/m/") == 2, django.calls  # the first render and one of our own
+    assert page_cache._pages["/models/m/"].born > born  # replaced by it

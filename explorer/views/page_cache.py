@@ -7,7 +7,8 @@ A page is rendered again when the stored generation (explorer.stored: moved on b
 any process) differs from the one it was rendered at, which this process asks Redis at most once per
 PAGE_CACHE_SECONDS; and at the latest CRAWL_INTERVAL after it was rendered, so what depends on the clock alone (the
 stale-data banner, the charts' window) moves on when no crawl comes. The process that stores drops its pages at
-once."""
+once. One thread renders a given page at a time: the others that want it meanwhile wait for that render and serve
+it, so a crowd arriving as a page goes out of date costs one render, not one each."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from explorer.rendered import RenderedBytes, bytes_response
 from explorer.stored import generation, stored
 
 MAX_PAGES = 64  # the least recently served go first: query strings cannot grow it
+SERVED_STALE_INTERVALS = 2  # a page this many CRAWL_INTERVALs old is not served, even while it is rendered again
+RENDER_LOCKS = tuple(threading.Lock() for _ in range(16))  # by the path's hash: one render of a page at a time
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,14 @@ def _fresh(page: Optional[CachedPage], now: float) -> Optional[CachedPage]:
 
 
 def kept_page(path: str) -> tuple[Optional[CachedPage], bool]:
-    """The page kept for this path (None when there is none, or it is CRAWL_INTERVAL old), and whether it is known
-    to be current. No I/O, so the event loop may call it; a page not known to be current may be served while it is
-    rendered again (explorer.fast_path), never for longer."""
+    """The page kept for this path (None when there is none, or it is SERVED_STALE_INTERVALS x CRAWL_INTERVAL old),
+    and whether it is known to be current. No I/O, so the event loop may call it; a page not known to be current (of
+    another generation, or CRAWL_INTERVAL old) may be served while it is rendered again (explorer.fast_path), never
+    for longer."""
     now = time.monotonic()
     with _lock:
         page = _pages.get(path)
-        if page is None or now - page.born >= settings.CRAWL_INTERVAL:
+        if page is None or now - page.born >= SERVED_STALE_INTERVALS * settings.CRAWL_INTERVAL:
             return None, False
         return page, _current(now) and _fresh(page, now) is not None
 
@@ -95,23 +99,36 @@ def shared_page(view):
             return view(request, *args, **kwargs)
         key, now = request.get_full_path(), time.monotonic()
         current = _checked_generation(now)
-        with _lock:
-            page = _fresh(_pages.get(key), now)
-            if page is not None:
-                _pages.move_to_end(key)
+        page = _fresh_page(key, now)
         if page is None:
-            response = view(request, *args, **kwargs)
-            if not _shareable(request, response):
-                return response
-            page = CachedPage(RenderedBytes.of(response.content), response["Content-Type"], current, now)
-            with _lock:
-                _pages[key] = page
-                _pages.move_to_end(key)
-                while len(_pages) > MAX_PAGES:
-                    _pages.popitem(last=False)
+            with RENDER_LOCKS[hash(key) % len(RENDER_LOCKS)]:
+                page = _fresh_page(key, now)  # rendered by the thread this one waited for
+                if page is None:
+                    response = view(request, *args, **kwargs)
+                    if not _shareable(request, response):
+                        return response
+                    page = _keep(key, CachedPage(RenderedBytes.of(response.content), response["Content-Type"],
+                                                 current, time.monotonic()))
         return bytes_response(request, page.body, page.content_type)
 
     return cached_view
+
+
+def _fresh_page(key: str, now: float) -> Optional[CachedPage]:
+    with _lock:
+        page = _fresh(_pages.get(key), now)
+        if page is not None:
+            _pages.move_to_end(key)
+        return page
+
+
+def _keep(key: str, page: CachedPage) -> CachedPage:
+    with _lock:
+        _pages[key] = page
+        _pages.move_to_end(key)
+        while len(_pages) > MAX_PAGES:
+            _pages.popitem(last=False)
+    return page
 
 
 def _shareable(request, response) -> bool:
