@@ -13,23 +13,19 @@ From the repository root: .venv/bin/python -m bench.asgi_servers [--quick]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-from bench.report import PROJECT_ROOT, preamble, write_section
+from bench.report import preamble, write_section
 from bench.services import BACKENDS, scratch_database
 from bench.web_load import LoadResult, parse_wrk
-from bench.web_stack import REDIS_URL, configure_django, flush_redis, http_status, stop, store_crawls
-from swarm.localswarm.processes import free_port, wait_until
+from bench.web_stack import configure_django, flush_redis, http_status, store_crawls, web_server
 
 SECTION = "asgi-servers"
 APP = "config.asgi:application"
@@ -69,27 +65,6 @@ class Measured:
     websocket: str  # "resync received" or what went wrong
 
 
-@contextlib.contextmanager
-def serving(candidate: Candidate, env: dict, log_path: Path) -> Iterator[str]:
-    port = free_port()
-    child_env = {**os.environ, **env, "DEBUG": "0", "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING",
-                 "DJANGO_SETTINGS_MODULE": "config.settings"}
-    argv = [sys.executable, "-m", *(part.format(port=port) for part in candidate.argv)]
-    with open(log_path, "wb") as log:
-        child = subprocess.Popen(argv, env=child_env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        def answers():
-            if child.poll() is not None:
-                raise RuntimeError(f"{candidate.name} exited with {child.returncode}:\n{log_path.read_text()[-2000:]}")
-            return http_status(base + "/healthz", timeout=2) == 200
-        wait_until(answers, 60, interval=0.2, what=f"{candidate.name} to answer /healthz")
-        yield base
-    finally:
-        stop(child)
-
-
 def wrk(base: str, path: str, connections: int, seconds: int) -> subprocess.Popen:
     return subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
                              base + path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -121,7 +96,7 @@ def websocket_check(base: str) -> str:
 
 
 def measure(candidate: Candidate, env: dict, scratch: Path, pages: list[str], args) -> Measured:
-    with serving(candidate, env, scratch / f"{candidate.module}.log") as base:
+    with web_server(env, scratch / f"{candidate.module}.log", server=candidate.argv) as base:
         for path in pages:  # warm: the first request renders and keeps the page
             http_status(base + path, timeout=60)
         solo = [measured([(path, args.solo_connections, wrk(base, path, args.solo_connections, args.seconds))])[0]

@@ -47,14 +47,18 @@ def http_status(url: str, timeout: float = 5.0) -> Optional[int]:
         return None
 
 
+RUNSTACK_SERVER = ("daphne", "-b", "127.0.0.1", "-p", "{port}", "config.asgi:application")  # as runstack runs it
+
+
 @contextlib.contextmanager
-def web_server(env: dict, log_path: Path, port: Optional[int] = None) -> Iterator[str]:
-    """Daphne on 127.0.0.1 as runstack runs it (`python -m daphne -b host -p port config.asgi:application`), with
-    DEBUG off; yields its base URL once /healthz answers, and stops it on exit."""
+def web_server(env: dict, log_path: Path, port: Optional[int] = None,
+               server: tuple[str, ...] = RUNSTACK_SERVER) -> Iterator[str]:
+    """A web server on 127.0.0.1 (`python -m` and `server`, its {port} filled in: by default Daphne as runstack runs
+    it), with DEBUG off; yields its base URL once /healthz answers, and stops it on exit."""
     port = port or free_port()
     child_env = {**os.environ, **env, "DEBUG": "0", "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING",
                  "DJANGO_SETTINGS_MODULE": "config.settings"}
-    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    argv = [sys.executable, "-m", *(part.format(port=port) for part in server)]
     with open(log_path, "wb") as log:
         child = subprocess.Popen(argv, env=child_env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True)
@@ -62,7 +66,7 @@ def web_server(env: dict, log_path: Path, port: Optional[int] = None) -> Iterato
     try:
         def answers():
             if child.poll() is not None:
-                raise RuntimeError(f"daphne exited with {child.returncode}; see {log_path}:\n"
+                raise RuntimeError(f"{server[0]} exited with {child.returncode}; see {log_path}:\n"
                                    f"{log_path.read_text()[-2000:]}")
             return http_status(base + "/healthz", timeout=2) == 200
         wait_until(answers, 60, interval=0.2, what="the web server to answer /healthz")
