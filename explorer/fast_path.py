@@ -27,7 +27,7 @@ from django.http.request import split_domain_port, validate_host
 
 from explorer.api.state_cache import cached_state, rendered_state
 from explorer.rendered import REVALIDATE, RenderedBytes
-from explorer.views.page_cache import drop_if_not_current, kept_page
+from explorer.views.page_cache import drop_unless_answered, kept_page
 
 STATE_PATH = "/api/v1/state"
 SECURITY_HEADERS = [  # what SecurityMiddleware and XFrameOptionsMiddleware send with these settings
@@ -125,7 +125,7 @@ async def _render_again(django_application, scope) -> None:
     kept = (b"host", _proxy_ssl_header())  # what the visitor's answer depends on; no cookie, no validators
     own = {**scope, "method": "GET", "headers": [item for item in scope["headers"] if item[0].lower() in kept]}
 
-    asked, answered = [], asyncio.Event()
+    asked, answered, etag = [], asyncio.Event(), []
 
     async def receive():  # the request once; then, as a client that has its answer, a disconnect
         if not asked:
@@ -135,13 +135,15 @@ async def _render_again(django_application, scope) -> None:
         return {"type": "http.disconnect"}
 
     async def send(message):
+        if message["type"] == "http.response.start" and message["status"] == 200:
+            etag.extend(value.decode("latin-1") for key, value in message["headers"] if key.lower() == b"etag")
         if message["type"] == "http.response.body" and not message.get("more_body"):
             answered.set()
 
     try:
         await django_application(own, receive, send)
     finally:
-        drop_if_not_current(path)
+        drop_unless_answered(path, etag[0] if etag else None)
         _rendering.pop(path, None)
 
 

@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 from django.http import HttpResponse, HttpResponseNotModified
@@ -32,7 +33,7 @@ class RenderedBytes:
         return cls(plain=plain, gzipped=gzip.compress(plain, compresslevel=GZIP_LEVEL, mtime=0),
                    etag=f'W/"{digest}"', modified_at=int(modified_at if modified_at is not None else time.time()))
 
-    @property
+    @cached_property  # formatted once: the fast path sends it with every answer
     def last_modified(self) -> str:
         return http_date(self.modified_at)
 

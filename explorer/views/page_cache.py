@@ -67,12 +67,16 @@ def kept_page(path: str) -> tuple[Optional[CachedPage], bool]:
         return page, _current(now) and _fresh(page, now) is not None
 
 
-def drop_if_not_current(path: str) -> None:
-    """Drops the page kept for this path unless it is current (after rendering it again did not replace it: the
-    next request then goes to Django)."""
+def drop_unless_answered(path: str, etag: Optional[str]) -> None:
+    """After a request of explorer.fast_path's own for this path, whose 200 answer had this ETag (None: not a 200):
+    drops the page kept for it when that answer was not the page (the render failed, or its answer could not be
+    shared) and it is not current, so the next request goes to Django. The page that answered is kept even when a
+    newer crawl came meanwhile: as any page not known to be current, it is served while it is rendered again
+    (dropping it sent every request for it to Django until one of them had rendered it: p99s of seconds)."""
     now = time.monotonic()
     with _lock:
-        if _fresh(_pages.get(path), now) is None:
+        page = _pages.get(path)
+        if page is not None and page.body.etag != etag and _fresh(page, now) is None:
             _pages.pop(path, None)
 
 
