@@ -5,8 +5,8 @@ and a WebSocket to /ws/swarm/ must get its resync.
 
 Stores two crawls of a synthetic swarm in a fresh database (SQLite under a temporary VAR_DIR by default), then starts
 each server in turn on config.asgi:application (DEBUG off) and runs wrk on loopback against it. A server whose
-package is not installed is left out and named: `make install` brings Daphne; to measure the others too,
-`.venv/bin/pip install granian==2.8.9 uvicorn==0.55.0 httptools==0.9.0 uvloop==0.23.0 websockets==17.4 hypercorn==0.18.0`.
+package is not installed is left out and named: `make install` brings Daphne and Granian; to measure the others
+too, `.venv/bin/pip install uvicorn==0.55.0 httptools==0.9.0 uvloop==0.23.0 websockets==17.4 hypercorn==0.18.0`.
 From the repository root: .venv/bin/python -m bench.asgi_servers [--quick]
 """
 

@@ -1,6 +1,6 @@
 """Measures the end-to-end lag from a server stopping on a local swarm to its coverage cells changing in an open page.
 
-Starts a local swarm (an anchor server and a victim on the tiny Llama), the whole stack (`manage.py runstack`: Daphne,
+Starts a local swarm (an anchor server and a victim on the tiny Llama), the whole stack (`manage.py runstack`: Granian,
 the Celery workers, one beat) with a short CRAWL_INTERVAL on SQLite under a temporary VAR_DIR and Redis DB 13, and a
 headless Chromium on the model page; then stops the victim (gracefully, and with SIGKILL), times each step up to the
 page, and restarts it. From the repository root: .venv/bin/python -m bench.live_lag
@@ -240,7 +240,7 @@ def figures_markdown(results: list[StopResult], crawl_interval: float, update_pe
         f"a stop waits 0 to {crawl_interval:g} s ({crawl_interval / 2:g} s on average) for the next crawl to begin. "
         f"The crawl itself took {crawl_s:.2f} s on average here (it reads the DHT, then calls rpc_info on every "
         f"server announced online; two servers), and storing the crawl, publishing its delta through the channel "
-        f"layer, Daphne's push and the page's update {after_s:.2f} s together.\n"
+        f"layer, the web server's push and the page's update {after_s:.2f} s together.\n"
         "- **Killed server: its records need not expire first.** They still say online for up to "
         f"{expiration:g} s, but the crawl's rpc_info call to it fails at once (nothing listens on its port any "
         "more). One failed check of a server that answered before is held (a single lost reply, or our own "

@@ -2,7 +2,7 @@
 connections (at least 1,000 requests/s for the pages with one web process), then all three at once at 200
 connections for 60 s (p99 under 250 ms, 0 errors) with crawls on schedule.
 
-Publishes a synthetic swarm into a DHT of its own, then runs the real stack (`manage.py runstack`: Daphne, the Celery
+Publishes a synthetic swarm into a DHT of its own, then runs the real stack (`manage.py runstack`: Granian, the Celery
 workers, one beat) against it on a scratch database (PostgreSQL `bench_load` by default) and Redis DB 14, with a short
 CRAWL_INTERVAL. Once a few crawls have landed it runs wrk on loopback against each of `/`, a model page and
 `/api/v1/state` alone, then against the three at the same time (three wrk processes sharing the connections), and
@@ -150,8 +150,8 @@ def part_name(process: psutil.Process) -> str:
         argv = process.cmdline()
     except psutil.Error:
         return "other"
-    if "daphne" in argv:
-        return "web (Daphne)"
+    if "granian" in argv:
+        return "web (Granian)"
     if "beat" in argv:
         return "beat"
     if "-Q" in argv:
@@ -423,21 +423,20 @@ def notes(rounds: list[Round], args) -> str:
             f"- {result.web_processes} web process(es): pages {' + '.join(f'{row.rps:.1f}' for row in pages)} "
             f"requests/s, {sum(row.timeouts for row in pages)} page requests answered after wrk's {WRK_TIMEOUT_S} s "
             f"(counted as timeouts), {sum(row.non_2xx for row in result.results)} non-2xx; the web processes used "
-            f"{cpu.get('web (Daphne)', 0):.2f} cores, PostgreSQL {cpu.get('PostgreSQL', 0):.2f}, the crawl worker "
+            f"{cpu.get('web (Granian)', 0):.2f} cores, PostgreSQL {cpu.get('PostgreSQL', 0):.2f}, the crawl worker "
             f"{cpu.get('worker swarm', 0):.2f}, wrk {cpu.get('wrk', 0):.2f}, programs not ours "
             f"{cpu.get('not ours', 0):.2f}, the machine {cpu.get('machine', 0):.2f} of {os.cpu_count()}"
             + (f"; the stack's log: {', '.join(f'{count} {name}' for name, count in result.log_errors.items())}"
                if result.log_errors else "; nothing wrong in the stack's log") + ".")
     lines.append(
-        "- Pages come from the per-process micro-cache (`explorer/views/page_cache.py`, PAGE_CACHE_SECONDS = 1): each web "
-        "process renders the overview and the model page once a second and serves that render meanwhile without a "
-        "database query, so a page request costs Django's middleware and a hop to a worker thread, not a render; the "
-        "model page of this swarm is "
+        "- Pages and `/api/v1/state` are answered ahead of Django from bytes each web process keeps "
+        "(`explorer/fast_path.py`): a page is rendered once per stored crawl, by one request of the process's own "
+        "through Django while the page it replaces is still served, so a request costs Granian's I/O and a few lines "
+        "of Python for its headers, no query and no hop to a thread; the model page of this swarm is "
         f"{rounds[-1].sizes[model_path] / 1024:.0f}"
-        " KiB of HTML. `/api/v1/state` is served from bytes ahead of Django, so its closed loop of connections takes "
-        "most of the CPU and the page requests share the rest: with 200 clients waiting, a page's latency is about its "
-        "queue (clients per process) over the process's page throughput. More web processes help while cores are "
-        "free.")
+        " KiB of HTML. With 200 clients in closed loops the web process is busy all the time, so a request's "
+        "latency is its place in the queue; the tail is what else the process does meanwhile (the renders after "
+        "each crawl hold the interpreter). More web processes help while cores are free.")
     lines.append(
         "- Database connections: every request's view runs on a thread of its own under ASGI, with a connection of its "
         "own. Unbounded, 134 clients waiting on pages asked for as many PostgreSQL connections and the server (100 "
@@ -553,7 +552,7 @@ def main() -> None:
                             f"{took / 60:.1f} min in all")
         + f"- Swarm: {args.servers} synthetic servers over {args.models} models of 80 blocks "
           f"({swarm.record_count():,} DHT records), published into a DHT of the run's own on loopback; the stack "
-          f"crawls it for real (`manage.py runstack`: Daphne, the swarm/probes/default Celery workers, one beat), "
+          f"crawls it for real (`manage.py runstack`: Granian, the swarm/probes/default Celery workers, one beat), "
           f"CRAWL_INTERVAL {args.crawl_interval:g} s, probe and consistency rounds pushed out of the window; "
           f"database: {database_name}; DEBUG off\n"
         + f"- Load: after {args.crawls_before} crawls were stored, each path alone for {args.solo_seconds} s at "

@@ -1,8 +1,8 @@
 """Measures the web server under load: requests/s, p50/p99 latency and errors of /api/v1/state, / and a model page
-at 50 and 200 connections, with wrk on loopback against the production web server (Daphne, DEBUG off).
+at 50 and 200 connections, with wrk on loopback against the production web server (Granian, DEBUG off).
 
 Starts its own database (PostgreSQL `bench_web`, or SQLite under a temporary VAR_DIR), stores two crawls of a
-1,000-server synthetic swarm, starts Daphne as runstack does, runs wrk, then stops and drops everything.
+1,000-server synthetic swarm, starts the web server as runstack does, runs wrk, then stops and drops everything.
 From the repository root: .venv/bin/python -m bench.web_load [--quick]
 """
 
@@ -168,7 +168,7 @@ def main() -> None:
             model_path = f"/models/{swarm.models[0].dht_prefix}/"
             paths = ["/api/v1/state", f"/api/v1/state {GZIP}", "/", model_path]
             references = ["/healthz", "/static/explorer/live.js"] if args.reference else []
-            with web_server(env, Path(scratch) / "daphne.log") as base:
+            with web_server(env, Path(scratch) / "web.log") as base:
                 sizes = {path: body_size(base, path) for path in paths + references}
                 results = []
                 for path, counts in [(path, connection_counts) for path in paths] + \
@@ -196,7 +196,7 @@ def main() -> None:
             + preamble(command, "from the repository root; it starts its own database, Redis DB 12 and web server")
             + f"- Swarm: {args.servers} synthetic servers over {len(swarm.models)} models, two crawls stored "
               f"({', '.join(f'{t:.1f} s' for t in store_times)}); database: {database_name}\n"
-            + f"- Server: one Daphne process (`python -m daphne config.asgi:application`, as runstack and "
+            + f"- Server: Granian with one worker process (explorer.management.web_command, as runstack and "
               f"docker-compose run it), DEBUG off; load: `wrk -t{args.threads} --latency --timeout 10s` on "
               f"loopback, {args.warmup:g} s warm-up then {args.seconds:g} s measured per row; wrk and the server "
               f"share the machine's cores\n\n"

@@ -1,5 +1,5 @@
 """A throwaway explorer for the web benchmarks: a fresh database holding synthetic crawls, and the production web
-server (Daphne, DEBUG off) started the way `manage.py runstack` starts it; everything is removed again on exit."""
+server (DEBUG off) started the way `manage.py runstack` starts it; everything is removed again on exit."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Iterator, Optional
 
 from bench.report import PROJECT_ROOT
 from bench.services import redis_url
+from explorer.management.web_command import web_argv
 from swarm.localswarm.processes import free_port, wait_until
 
 REDIS_URL = redis_url(12)  # this benchmark's own Redis DB; only it is ever flushed
@@ -47,18 +48,17 @@ def http_status(url: str, timeout: float = 5.0) -> Optional[int]:
         return None
 
 
-RUNSTACK_SERVER = ("daphne", "-b", "127.0.0.1", "-p", "{port}", "config.asgi:application")  # as runstack runs it
-
-
 @contextlib.contextmanager
 def web_server(env: dict, log_path: Path, port: Optional[int] = None,
-               server: tuple[str, ...] = RUNSTACK_SERVER) -> Iterator[str]:
-    """A web server on 127.0.0.1 (`python -m` and `server`, its {port} filled in: by default Daphne as runstack runs
-    it), with DEBUG off; yields its base URL once /healthz answers, and stops it on exit."""
+               server: Optional[tuple[str, ...]] = None) -> Iterator[str]:
+    """A web server on 127.0.0.1 (`python -m` and `server`, its {port} filled in; by default the one runstack runs,
+    explorer.management.web_command), with DEBUG off; yields its base URL once /healthz answers, and stops it (and
+    any worker processes of its own) on exit."""
     port = port or free_port()
     child_env = {**os.environ, **env, "DEBUG": "0", "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING",
                  "DJANGO_SETTINGS_MODULE": "config.settings"}
-    argv = [sys.executable, "-m", *(part.format(port=port) for part in server)]
+    argv = ([sys.executable, "-m", *(part.format(port=port) for part in server)] if server
+            else web_argv("127.0.0.1", port))
     with open(log_path, "wb") as log:
         child = subprocess.Popen(argv, env=child_env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True)
@@ -66,7 +66,7 @@ def web_server(env: dict, log_path: Path, port: Optional[int] = None,
     try:
         def answers():
             if child.poll() is not None:
-                raise RuntimeError(f"{server[0]} exited with {child.returncode}; see {log_path}:\n"
+                raise RuntimeError(f"{argv[2]} exited with {child.returncode}; see {log_path}:\n"
                                    f"{log_path.read_text()[-2000:]}")
             return http_status(base + "/healthz", timeout=2) == 200
         wait_until(answers, 60, interval=0.2, what="the web server to answer /healthz")
@@ -80,13 +80,15 @@ def web_server(env: dict, log_path: Path, port: Optional[int] = None,
 
 
 def stop(child: subprocess.Popen) -> None:
-    if child.poll() is None:
-        child.terminate()
+    """SIGTERM, then SIGKILL, to the server's session (a server that forks workers takes them with it)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, sig)
         try:
-            child.wait(timeout=10)
+            child.wait(timeout=15)
+            return
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=10)
+            continue
 
 
 def with_flipped_states(swarm, count: int, offset: int = 0):

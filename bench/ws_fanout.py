@@ -1,8 +1,8 @@
-"""Measures the live-update fan-out: 1,000 WebSocket clients on /ws/swarm/ of the production web server (Daphne), a
+"""Measures the live-update fan-out: 1,000 WebSocket clients on /ws/swarm/ of the production web server (Granian), a
 crawl stored through explorer.crawls.ingest.store_crawl, and the time from its commit until each client has the delta.
 
 Starts its own database (PostgreSQL `bench_web`, or SQLite under a temporary VAR_DIR), Redis DB 12 as channel layer
-and Daphne as runstack does; the clients (autobahn's asyncio WebSocket client) run in this process.
+and the web server as runstack does; the clients (autobahn's asyncio WebSocket client) run in this process.
 From the repository root: .venv/bin/python -m bench.ws_fanout [--quick]
 """
 
@@ -168,7 +168,7 @@ def main() -> None:
         try:
             configure_django(env)
             swarm, _ = store_crawls(args.servers)
-            with web_server(env, Path(scratch) / "daphne.log") as base:
+            with web_server(env, Path(scratch) / "web.log") as base:
                 result = asyncio.run(measure(base, swarm, args.clients, args.changed, args.in_flight))
         finally:
             flush_redis()
@@ -184,8 +184,8 @@ def main() -> None:
             + preamble(command, "from the repository root; it starts its own database, Redis DB 12 and web server")
             + f"- Swarm: {args.servers} synthetic servers, two crawls stored first; the measured crawl changes "
               f"{args.changed} servers' states; database: {database_name}; channel layer: channels-redis on Redis\n"
-            + f"- Server: one Daphne process, DEBUG off; {args.clients} clients (autobahn asyncio, one process, "
-              f"open-files limit {limit}) on `/ws/swarm/`, each connected once its resync arrived; latency = the "
+            + f"- Server: Granian with one worker process, DEBUG off; {args.clients} clients (autobahn asyncio, "
+              f"one process, open-files limit {limit}) on `/ws/swarm/`, each connected once its resync arrived; latency = the "
               f"time a client has the delta minus the time the crawl's transaction committed\n\n"
             + table(result, args.clients) + "\n\n"
             + "After the commit, `publish_delta` sends one message to the channel layer's group (a few Redis round "

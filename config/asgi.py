@@ -1,6 +1,7 @@
 """ASGI entry point: Django for HTTP (behind the fast path that serves kept bytes: explorer.fast_path), Channels for
 the live-update WebSocket (origin-checked)."""
 
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -19,3 +20,6 @@ application = ProtocolTypeRouter({
     "http": with_fast_paths(django_asgi_app),
     "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
 })
+
+# What importing made is never garbage: full collections (which stop the event loop) skip it.
+gc.freeze()

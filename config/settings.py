@@ -20,7 +20,7 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
 SECRET_KEY = env_str("SECRET_KEY") or lazy(partial(generated_secret_key, VAR_DIR), str)()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
-WEB_PROCESSES = env_int("WEB_PROCESSES", 1, minimum=1)  # Daphne processes runstack starts on one port (IPv4 past 1)
+WEB_PROCESSES = env_int("WEB_PROCESSES", 1, minimum=1)  # web server (Granian) worker processes runstack starts
 # each web process renders the overview and a model page for anonymous visitors at most once per this (0: off)
 PAGE_CACHE_SECONDS = env_float("PAGE_CACHE_SECONDS", 1.0, minimum=0.0)
 # requests one web process serves at once, each with its own database connection; the rest wait their turn

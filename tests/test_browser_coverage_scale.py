@@ -1,5 +1,5 @@
 """A real browser (headless Chromium) on the model page of a 1,000-server model served by the production web server
-(Daphne, on the test database and Redis): the coverage map draws all 1,000 bars where their spans are, lined up with
+(Granian, on the test database and Redis): the coverage map draws all 1,000 bars where their spans are, lined up with
 the replication row, and a crawl stored meanwhile changes one server's state and another's span in place, through
 the live WebSocket, without a reload. A screenshot is kept in tests.support.browser.ARTIFACTS."""
 

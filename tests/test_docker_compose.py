@@ -1,6 +1,7 @@
 """docker-compose.yml cannot run on these machines, so it is checked by reading: the production services, exactly
 one beat, health checks everywhere, commands that point at things that exist in this project, and worker and beat
-commands that are the ones explorer.management.celery_commands builds (what runstack and the tests run too)."""
+commands that are the ones explorer.management.celery_commands builds, and a web server command that is
+explorer.management.web_command's (what runstack and the tests run too)."""
 
 import importlib
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from explorer.management.celery_commands import STACK_WORKERS, beat_args, stack_worker_args
+from explorer.management.web_command import web_argv
 from tests.support import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -66,3 +68,12 @@ def test_apps_depend_on_healthy_postgres_and_redis_and_point_at_them():
         assert "@postgres:5432/" in service["environment"]["DATABASE_URL"]
         assert service["environment"]["REDIS_URL"].startswith("redis://redis:6379")
     assert Path(ROOT / "requirements.lock").exists()
+
+
+def test_the_web_server_command_is_the_builders():
+    """After migrating, compose's web service runs (`exec python ...`) the web command runstack runs, on 0.0.0.0:8000
+    with WEB_PROCESSES worker processes (compose turns `$$` into the `$` the shell expands)."""
+    served = command_of("web")[-1].split("&& exec python ", 1)[1].split()
+    expected = web_argv("0.0.0.0", 8000)[1:]
+    expected[expected.index("--workers") + 1] = "$${WEB_PROCESSES:-1}"
+    assert served == expected

@@ -63,10 +63,14 @@ def publish(redis_url: str, delta: dict) -> None:
 
 
 def next_delta(socket: websocket.WebSocket, crawl_id: int):
-    """The delta with this crawl id, skipping real ones; None when the server closed the socket."""
+    """The delta with this crawl id, skipping real ones; None when the server closed the socket (with a close frame,
+    which recv() answers with "", or without)."""
     try:
         while True:
-            message = json.loads(socket.recv())
+            text = socket.recv()
+            if not text:
+                return None
+            message = json.loads(text)
             if message.get("crawl", {}).get("id") == crawl_id:
                 return message
     except (websocket.WebSocketConnectionClosedException, ConnectionError):

@@ -1,35 +1,42 @@
-"""Several web processes on one port (WEB_PROCESSES) and the bound on the requests each serves at once
-(WEB_CONCURRENT_REQUESTS): the listening sockets runstack hands to Daphne, and the first-come-first-served slots."""
+"""Several web processes on one port (WEB_PROCESSES: Granian's worker processes, as runstack starts them) and the bound
+on the requests each serves at once (WEB_CONCURRENT_REQUESTS): the first-come-first-served slots."""
 
-import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from explorer.management.commands.runstack import web_commands, web_sockets
+import psutil
+
+from explorer.management.web_command import APPLICATION, web_argv
 from explorer.middleware import FifoSlots
+from swarm.localswarm.processes import free_port, wait_until
+from tests.support.faults import answers, http_get
+from tests.support.processes import child, child_env
 
 
-def test_one_web_process_binds_the_port_itself_as_before():
-    commands = web_commands("127.0.0.1", 8000)
-    assert list(commands) == ["web"]
-    argv, fds = commands["web"]
-    assert argv[-5:] == ["-b", "127.0.0.1", "-p", "8000", "config.asgi:application"] and fds == ()
+def test_the_web_command_serves_the_application_on_the_port_with_the_processes_asked_for():
+    argv = web_argv("0.0.0.0", 8123, 3)
+    assert argv[-1] == APPLICATION
+    assert argv[argv.index("--host") + 1] == "0.0.0.0" and argv[argv.index("--port") + 1] == "8123"
+    assert argv[argv.index("--workers") + 1] == "3" and argv[argv.index("--interface") + 1] == "asginl"
 
 
-def test_several_web_processes_get_a_listening_socket_each_on_one_port():
-    listening = web_sockets("127.0.0.1", 0, 3)
-    try:
-        ports = {sock.getsockname()[1] for sock in listening}
-        assert len(ports) == 1 and ports != {0}
-        commands = web_commands("127.0.0.1", ports.pop(), listening)
-        assert list(commands) == ["web-1", "web-2", "web-3"]
-        for (argv, fds), sock in zip(commands.values(), listening):
-            assert argv[-3:] == ["--fd", str(sock.fileno()), "config.asgi:application"] and fds == (sock.fileno(),)
-        with socket.create_connection(listening[0].getsockname(), timeout=5):
-            pass  # the port accepts connections
-    finally:
-        for sock in listening:
-            sock.close()
+def test_two_web_processes_share_one_port_and_both_serve(transactional_db, redis_url, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = child_env([], redis_url, tmp_path, DEBUG="0")
+    with child(web_argv("127.0.0.1", port, 2), tmp_path / "web.log", env, "web server") as server:
+        wait_until(lambda: answers(base + "/healthz") or not server.alive(), timeout=120, what="/healthz to answer")
+        assert server.alive(), server.log_tail()
+        workers = psutil.Process(server.pid).children()
+        assert len(workers) == 2, workers
+        before = {worker.pid: worker.cpu_times().user + worker.cpu_times().system for worker in workers}
+        with ThreadPoolExecutor(16) as pool:  # connections open at once: the kernel hands them to both workers
+            statuses = list(pool.map(lambda _: http_get(base + "/healthz")[0], range(400)))
+        assert statuses == [200] * 400
+        used = {worker.pid: worker.cpu_times().user + worker.cpu_times().system - before[worker.pid]
+                for worker in workers}
+        assert all(seconds > 0.05 for seconds in used.values()), used  # each served a share, not one alone
 
 
 def queue_up(slots: FifoSlots, work, count: int) -> list[threading.Thread]:

@@ -4,13 +4,13 @@ held inside its DHT phase (its worker's DHT process paused), and a check that no
 
 from __future__ import annotations
 
-import sys
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
+from explorer.management.web_command import web_argv
 from swarm.localswarm.processes import wait_until
 from tests.support.processes import BEAT_READY, WORKER_READY, Child, beat_argv, child, child_env, worker_argv
 
@@ -47,8 +47,7 @@ def answers(url: str) -> bool:
 
 @contextmanager
 def web(env: dict, tmp_path: Path, port: int):
-    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    with child(argv, tmp_path / "web.log", env, "web server") as started:
+    with child(web_argv("127.0.0.1", port), tmp_path / "web.log", env, "web server") as started:
         wait_until(lambda: answers(f"http://127.0.0.1:{port}/") or not started.alive(), timeout=120,
                    what="the web server to answer")
         assert started.alive(), started.log_tail()

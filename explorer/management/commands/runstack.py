@@ -1,8 +1,8 @@
 """`manage.py runstack [--demo]`: the whole stack in the foreground (what `make run` / `make demo` call).
 
 Starts an embedded Redis when REDIS_URL is unset, migrates (and creates the default alert rules on a fresh
-database), optionally brings up a real local swarm (--demo) and
-watches it, then runs the ASGI web server, the Celery workers and exactly one beat. Ctrl-C stops everything it
+database), optionally brings up a real local swarm (--demo) and watches it, then runs the ASGI web server (Granian,
+WEB_PROCESSES worker processes on one port), the Celery workers and exactly one beat. Ctrl-C stops everything it
 started; if any part exits on its own, the rest is stopped too.
 """
 
@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-from typing import Sequence
 
 from django.conf import settings
 from django.core.management import call_command
@@ -23,42 +20,12 @@ from django.core.management.base import BaseCommand, CommandError
 from explorer.alerting.defaults import ensure_default_rules
 from explorer.embedded_redis import EmbeddedRedis
 from explorer.management.celery_commands import beat_args, celery_argv, stack_worker_args
-
-
-def web_sockets(host: str, port: int, count: int) -> list[socket.socket]:
-    """`count` listening sockets on one IPv4 host:port (port 0: a free one, the same for all), one per web process.
-
-    Each has SO_REUSEPORT, so the kernel spreads new connections over them by address hash, rather than whichever
-    process wakes first on one shared socket accepting them (clients keep their connection, and with it the process)."""
-    listening: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            listening.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((host, port))
-            port = sock.getsockname()[1]
-            sock.listen(1024)
-    except OSError:
-        for sock in listening:
-            sock.close()
-        raise
-    return listening
-
-
-def web_commands(host: str, port: int, listening: Sequence[socket.socket] = ()) -> dict[str, tuple[list[str], tuple]]:
-    """The web server's processes, each as (argv, file descriptors to pass): one Daphne binding host:port, or with
-    listening sockets (WEB_PROCESSES > 1, from `web_sockets`) one Daphne per socket, adopting it with `--fd`."""
-    daphne = [sys.executable, "-m", "daphne"]
-    if not listening:
-        return {"web": (daphne + ["-b", host, "-p", str(port), "config.asgi:application"], ())}
-    return {f"web-{index}": (daphne + ["--fd", str(sock.fileno()), "config.asgi:application"], (sock.fileno(),))
-            for index, sock in enumerate(listening, 1)}
+from explorer.management.web_command import web_argv
 
 
 def stack_commands(host: str, port: int) -> dict[str, list[str]]:
-    """The stack's processes other than the web server (see `web_commands`): the workers and exactly one beat."""
+    """The stack's processes other than the web server (explorer.management.web_command): the workers and exactly
+    one beat."""
     commands = {name: celery_argv(args) for name, args in stack_worker_args(default_concurrency=1).items()}
     commands["beat"] = celery_argv(beat_args(str(settings.VAR_DIR / "celerybeat-schedule")))
     return commands
@@ -76,7 +43,6 @@ class Command(BaseCommand):
         self.children: dict[str, subprocess.Popen] = {}
         self.redis = None
         self.swarm = None
-        self.sockets: list[socket.socket] = []
         self.stopping = False
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -114,12 +80,8 @@ class Command(BaseCommand):
             env.setdefault("PROBE_INTERVAL", "60")
             env.setdefault("CONSISTENCY_INTERVAL", "300")
             self.stdout.write(f"local swarm up: {env['SWARM_INITIAL_PEERS']}")
-        if settings.WEB_PROCESSES > 1:
-            self.sockets = web_sockets(options["host"], options["port"], settings.WEB_PROCESSES)
-        for name, (argv, fds) in web_commands(options["host"], options["port"], self.sockets).items():
-            self.children[name] = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, pass_fds=fds)
-        for sock in self.sockets:  # the web processes hold them now
-            sock.close()
+        self.children["web"] = subprocess.Popen(web_argv(options["host"], options["port"], settings.WEB_PROCESSES),
+                                                env=env, cwd=settings.BASE_DIR)
         for name, argv in stack_commands(options["host"], options["port"]).items():
             self.children[name] = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
         self.stdout.write(f"Swarm Explorer on http://{options['host']}:{options['port']}/ (Ctrl-C stops everything)")
