@@ -11,7 +11,9 @@ known to be current.
 
 A kept page not known to be current (the stored generation is asked once per PAGE_CACHE_SECONDS, or a new crawl
 came) is rendered again by one request of our own through Django, as a visitor who is not signed in would ask for it,
-and served meanwhile: a crowd never waits on, or piles into, the render."""
+and served meanwhile: a crowd never waits on, or piles into, the render. A page kept too long ago to be served (no
+one asked for it for a while) is not served: the requests for it wait for one such render instead of each going to
+Django."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from django.http.request import split_domain_port, validate_host
 
 from explorer.api.state_cache import cached_state, rendered_state
 from explorer.rendered import REVALIDATE, RenderedBytes
-from explorer.views.page_cache import drop_unless_answered, kept_page
+from explorer.views.page_cache import drop_unless_answered, expired, kept_page
 
 STATE_PATH = "/api/v1/state"
 SECURITY_HEADERS = [  # what SecurityMiddleware and XFrameOptionsMiddleware send with these settings
@@ -147,16 +149,34 @@ async def _render_again(django_application, scope) -> None:
         _rendering.pop(path, None)
 
 
+def _render_under_way(django_application, scope) -> asyncio.Future:
+    """The render of our own of this page, started unless one is under way."""
+    under_way = _rendering.get(scope["path"])
+    if under_way is None or under_way.done():  # done: its loop ended before it ran (tests)
+        under_way = _rendering[scope["path"]] = asyncio.ensure_future(_render_again(django_application, scope))
+    return under_way
+
+
 def _kept_page(django_application, scope) -> Optional[tuple[RenderedBytes, list]]:
-    if _signed_in(scope):
-        return None
     page, current = kept_page(scope["path"])
     if page is None:
         return None
-    under_way = _rendering.get(scope["path"])
-    if not current and (under_way is None or under_way.done()):  # done: its loop ended before it ran (tests)
-        _rendering[scope["path"]] = asyncio.ensure_future(_render_again(django_application, scope))
+    if not current:
+        _render_under_way(django_application, scope)
     return page.body, [(b"content-type", page.content_type.encode())] + PAGE_VARY
+
+
+async def _page(django_application, scope) -> Optional[tuple[RenderedBytes, list]]:
+    """The kept page to send, or None (Django answers). A page kept too long ago to be served (no one asked for it
+    for a while) is rendered again by one request of our own that every request for it meanwhile waits for, so a
+    crowd arriving after a quiet spell costs one render, not a Django request each."""
+    if _signed_in(scope):
+        return None
+    kept = _kept_page(django_application, scope)
+    if kept is None and expired(scope["path"]):
+        await asyncio.wait([_render_under_way(django_application, scope)])  # a waiter that goes never cancels it
+        kept = _kept_page(django_application, scope)
+    return kept
 
 
 def with_fast_paths(django_application):
@@ -164,7 +184,7 @@ def with_fast_paths(django_application):
         if scope["type"] == "http" and _plain_get(scope):
             if scope["path"] == STATE_PATH:
                 return await _state(scope, send)
-            kept = _kept_page(django_application, scope)
+            kept = await _page(django_application, scope)
             if kept is not None:
                 return await _send(scope, send, *kept)
         return await django_application(scope, receive, send)

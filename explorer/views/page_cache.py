@@ -67,6 +67,15 @@ def kept_page(path: str) -> tuple[Optional[CachedPage], bool]:
         return page, _current(now) and _fresh(page, now) is not None
 
 
+def expired(path: str) -> bool:
+    """Whether a page is kept for this path but is too old to be served (SERVED_STALE_INTERVALS x CRAWL_INTERVAL):
+    the requests for it then wait for one render of explorer.fast_path's own rather than all going to Django."""
+    now = time.monotonic()
+    with _lock:
+        page = _pages.get(path)
+        return page is not None and now - page.born >= SERVED_STALE_INTERVALS * settings.CRAWL_INTERVAL
+
+
 def drop_unless_answered(path: str, etag: Optional[str]) -> None:
     """After a request of explorer.fast_path's own for this path, whose 200 answer had this ETag (None: not a 200):
     drops the page kept for it when that answer was not the page (the render failed, or its answer could not be
