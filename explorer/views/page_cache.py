@@ -54,6 +54,10 @@ def _fresh(page: Optional[CachedPage], now: float) -> Optional[CachedPage]:
     return page
 
 
+def _too_old_to_serve(page: CachedPage, now: float) -> bool:
+    return now - page.born >= SERVED_STALE_INTERVALS * settings.CRAWL_INTERVAL
+
+
 def kept_page(path: str) -> tuple[Optional[CachedPage], bool]:
     """The page kept for this path (None when there is none, or it is SERVED_STALE_INTERVALS x CRAWL_INTERVAL old),
     and whether it is known to be current. No I/O, so the event loop may call it; a page not known to be current (of
@@ -62,7 +66,7 @@ def kept_page(path: str) -> tuple[Optional[CachedPage], bool]:
     now = time.monotonic()
     with _lock:
         page = _pages.get(path)
-        if page is None or now - page.born >= SERVED_STALE_INTERVALS * settings.CRAWL_INTERVAL:
+        if page is None or _too_old_to_serve(page, now):
             return None, False
         return page, _current(now) and _fresh(page, now) is not None
 
@@ -73,7 +77,7 @@ def expired(path: str) -> bool:
     now = time.monotonic()
     with _lock:
         page = _pages.get(path)
-        return page is not None and now - page.born >= SERVED_STALE_INTERVALS * settings.CRAWL_INTERVAL
+        return page is not None and _too_old_to_serve(page, now)
 
 
 def drop_unless_answered(path: str, etag: Optional[str]) -> None:
