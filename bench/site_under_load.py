@@ -435,8 +435,9 @@ def notes(rounds: list[Round], args) -> str:
         "of Python for its headers, no query and no hop to a thread; the model page of this swarm is "
         f"{rounds[-1].sizes[model_path] / 1024:.0f}"
         " KiB of HTML. With 200 clients in closed loops the web process is busy all the time, so a request's "
-        "latency is its place in the queue; the tail is what else the process does meanwhile (the renders after "
-        "each crawl hold the interpreter). More web processes help while cores are free.")
+        "latency is its place in the queue. A page no one asked for during two crawl intervals is not served: the "
+        "requests for it wait for one render of the process's own (each going to Django, a thread apiece, gave "
+        "p99s of seconds). More web processes help while cores are free.")
     lines.append(
         "- Database connections: every request's view runs on a thread of its own under ASGI, with a connection of its "
         "own. Unbounded, 134 clients waiting on pages asked for as many PostgreSQL connections and the server (100 "
