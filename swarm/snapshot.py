@@ -6,7 +6,7 @@ Plain pydantic models with no Django in sight; `explorer/` persists them, pages 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -100,6 +100,18 @@ class RejectedRecord(Frozen):
     value_preview: str = ""
 
 
+HEALTHY, DEGRADED, BROKEN = "healthy", "degraded", "broken"
+HEALTH_WORDS = (HEALTHY, DEGRADED, BROKEN)  # the one vocabulary of every page, badge, API v2, alert and metric
+
+
+def health_of(replication: Sequence[int]) -> str:
+    """healthy: every block on 2 or more online, reachable servers; degraded: every block covered, some by only one;
+    broken: a block no online, reachable server covers (or no blocks at all)."""
+    if not replication or min(replication) == 0:
+        return BROKEN
+    return DEGRADED if min(replication) == 1 else HEALTHY
+
+
 class ModelReport(Frozen):
     dht_prefix: str
     num_blocks: int
@@ -107,8 +119,13 @@ class ModelReport(Frozen):
     in_registry: bool  # found in "_petals.models" (False: only configured)
     replication: tuple[int, ...]  # per block: online, reachable servers covering it
     announced_replication: tuple[int, ...]  # per block: servers announcing online, reachable or not
-    healthy: bool  # every block served by at least one online, reachable server
+    healthy: bool  # every block served by at least one online, reachable server (/api/v1's "healthy": not broken)
     servers: tuple[ServerRecord, ...] = ()
+
+    @property
+    def health(self) -> str:
+        """healthy, degraded or broken (health_of): what every surface but /api/v1 says."""
+        return health_of(self.replication)
 
     @property
     def blocks_covered(self) -> int:

@@ -16,12 +16,8 @@ CHAR_WIDTH = 6.5  # rough width of one 11px Verdana character, enough to size th
 
 
 def badge_status(report: ModelReport | None) -> str:
-    """healthy: every block has 2+ online, reachable servers; degraded: some block has only one; broken: a gap."""
-    if report is None:
-        return "unknown"
-    if not report.healthy:
-        return "broken"
-    return "degraded" if report.replication_min == 1 else "healthy"
+    """The model's health (ModelReport.health), or "unknown" for a model the latest crawl did not see."""
+    return "unknown" if report is None else report.health
 
 
 def _status_for(dht_prefix: str) -> tuple[str, str]:
