@@ -50,7 +50,7 @@ def test_a_delta_names_only_what_changed():
     after = state_of(server(0, 0, 3), server(1, 3, 6, state=ServerState.OFFLINE))
     delta = diff_states(before, after, [{"server": "m/x", "old": "online", "new": "offline"}])
     assert delta["type"] == "delta" and list(delta["servers"]) == [f"m/{PEERS[1]}"]
-    assert delta["models"]["m"]["healthy"] is False and delta["models"]["m"]["replication"] == [1, 1, 1, 0, 0, 0]
+    assert delta["models"]["m"]["health"] == "broken" and delta["models"]["m"]["replication"] == [1, 1, 1, 0, 0, 0]
     gone = diff_states(before, state_of(server(0, 0, 3)), [])
     assert len(gone["removed_servers"]) == 1 and gone["servers"] == {}
 
@@ -115,7 +115,8 @@ def test_a_crawl_committed_by_a_real_worker_pushes_a_delta_and_an_unchanged_one_
         await sync_to_async(crawl_task.delay)()
         delta = await communicator.receive_json_from(timeout=90)
         assert delta["type"] == "delta" and delta["crawl"]["id"] is not None
-        assert {"tiny-llama", "tiny-falcon"} <= set(delta["models"]) and delta["models"]["tiny-llama"]["healthy"]
+        assert {"tiny-llama", "tiny-falcon"} <= set(delta["models"])
+        assert delta["models"]["tiny-llama"]["health"] != "broken"
         assert len(delta["servers"]) == 3 and {s["state"] for s in delta["servers"].values()} == {"online"}
         assert {(c["old"], c["new"]) for c in delta["state_changes"]} == {("absent", "online")}
 

@@ -18,5 +18,5 @@ def test_after_a_crawl_names_are_escaped(client):
     store_crawl(snapshot(1_790_000_000.0, [model([server(0, 0, 6)], prefix="<script>x</script>")]))
     response = client.get("/")
     assert b"&lt;script&gt;x&lt;/script&gt;" in response.content and b"<script>x" not in response.content
-    assert b"healthy" in response.content and b"6/6" in response.content
+    assert b'class="health health-degraded">degraded<' in response.content and b"6/6" in response.content
     assert client.get("/healthz").json()["last_crawl"].startswith("2026-")

@@ -72,14 +72,18 @@ def _upsert_models(snapshot: CrawlSnapshot, at: datetime) -> dict[str, Model]:
                 dht_prefix=report.dht_prefix, num_blocks=report.num_blocks,
                 repository=_fit(Model, "repository", report.repository),
                 first_seen=at, last_seen=at, healthy=report.healthy, healthy_since=at,
+                health=report.health, health_since=at,
             )
             continue
         model.num_blocks, model.repository = report.num_blocks, _fit(Model, "repository", report.repository)
         model.last_seen = at
         if model.healthy != report.healthy:
             model.healthy, model.healthy_since = report.healthy, at
+        if model.health != report.health:
+            model.health, model.health_since = report.health, at
         to_update.append(model)
-    Model.objects.bulk_update(to_update, ["num_blocks", "repository", "last_seen", "healthy", "healthy_since"])
+    Model.objects.bulk_update(to_update, ["num_blocks", "repository", "last_seen", "healthy", "healthy_since",
+                                          "health", "health_since"])
     return existing
 
 

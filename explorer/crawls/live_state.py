@@ -9,7 +9,7 @@ from swarm.snapshot import CrawlSnapshot
 
 # fields that matter to a reader; pings and RTTs jitter every crawl and are left out on purpose
 SERVER_FIELDS = ("state", "start", "end", "throughput", "cache_tokens_left", "public_name", "using_relay")
-MODEL_FIELDS = ("healthy", "replication", "blocks_covered", "num_blocks", "servers_online", "throughput")
+MODEL_FIELDS = ("health", "replication", "blocks_covered", "num_blocks", "servers_online", "throughput")
 
 
 def server_key(dht_prefix: str, peer_id: str) -> str:
@@ -22,7 +22,7 @@ def live_state(snapshot: Optional[CrawlSnapshot], crawl_id: Optional[int] = None
         return {"type": "state", "crawl": None, "models": {}, "servers": {}}
     models = {
         report.dht_prefix: {
-            "healthy": report.healthy,
+            "health": report.health,  # healthy, degraded or broken: the words the pages show
             "replication": list(report.replication),
             "blocks_covered": report.blocks_covered,
             "num_blocks": report.num_blocks,

@@ -10,7 +10,9 @@ class Model(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     healthy = models.BooleanField(default=False)
-    healthy_since = models.DateTimeField(null=True, blank=True)  # when `healthy` last flipped
+    healthy_since = models.DateTimeField(null=True, blank=True)  # when `healthy` (not broken, /api/v1's) last flipped
+    health = models.CharField(max_length=16, blank=True, default="")  # swarm.snapshot.HEALTH_WORDS; "" before a crawl
+    health_since = models.DateTimeField(null=True, blank=True)  # when `health` last changed: the pages' "Since"
 
     class Meta:
         ordering = ["dht_prefix"]

@@ -88,8 +88,8 @@ def model_history_figures(points: Sequence[dict], window: tuple[datetime, dateti
     points = [{**point, "bucket_start": not_before(point["bucket_start"], first_seen)} for point in points]
     since = history_start((point["bucket_start"] for point in points), first_seen)
     xs = [point["bucket_start"].isoformat() for point in points]
-    health = _line("Health (outages shaded)", xs, [round(point["healthy_fraction"], 3) for point in points],
-                   "share of crawls healthy", window, since, shape="hv")
+    health = _line("Not broken (outages shaded)", xs, [round(point["healthy_fraction"], 3) for point in points],
+                   "share of crawls not broken", window, since, shape="hv")
     health["layout"]["yaxis"]["range"] = [0, 1.05]
     health["layout"]["shapes"] = [
         {"type": "rect", "xref": "x", "yref": "paper", "x0": start.isoformat(), "x1": end.isoformat(),
@@ -102,7 +102,7 @@ def model_history_figures(points: Sequence[dict], window: tuple[datetime, dateti
         "replication": _line("Minimum replication", xs, [point["replication_min"] for point in points],
                              "servers on the worst block", window, since, shape="hv"),
         "throughput": _line("Throughput of online servers", xs, [point["throughput_avg"] for point in points],
-                            "rps", window, since),
+                            "tokens/s", window, since),
         "health": health,
     }
 
@@ -123,8 +123,8 @@ def server_history_figure(samples: Sequence[dict], first_seen: datetime, now: da
     """A server's hourly samples from when it was first seen to now: throughput (left axis) and cache tokens left
     (right axis, its title kept clear of its tick labels by automargin and a standoff)."""
     xs = [moment.isoformat() for moment in sample_times(samples, first_seen)]
-    figure = _line("Throughput and cache (hourly samples)", xs, [sample["throughput"] for sample in samples], "rps",
-                   (first_seen, now), name="throughput")
+    figure = _line("Throughput and cache (hourly samples)", xs, [sample["throughput"] for sample in samples],
+                   "tokens/s", (first_seen, now), name="throughput")
     figure["data"].append({"type": "scatter", "mode": "lines+markers", "marker": {"size": 3}, "x": xs,
                            "yaxis": "y2", "y": [sample["cache_tokens_left"] for sample in samples],
                            "name": "cache tokens left (right axis)", "cliponaxis": False})

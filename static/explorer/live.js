@@ -45,15 +45,15 @@
   }
 
   function applyModel(prefix, model, crawl) {
-    each(attr("data-model-healthy", prefix), function (el) {
-      var now = model.healthy ? "healthy" : "broken";
+    each(attr("data-model-health", prefix), function (el) {
+      var now = model.health;  // healthy, degraded or broken; its colour is the class health-<word> (site.css)
       if (el.textContent !== now) {
         each(attr("data-model-since", prefix), function (since) {
           since.textContent = crawl && crawl.started_at ? "since " + utc(crawl.started_at) : "just now";
         });
       }
       el.textContent = now;
-      el.className = model.healthy ? "ok" : "bad";
+      el.className = "health health-" + now;
     });
     each(attr("data-model-servers", prefix), function (el) { el.textContent = model.servers_online; });
     each(attr("data-model-covered", prefix), function (el) {
@@ -72,7 +72,25 @@
     });
   }
 
-  function applyChanges(changes) {
+  // A link to a server's page as the server_link template filter writes it: its public name (capped), or its short
+  // peer id when it has none, with the full peer id on hover.
+  function serverLink(peerId, server) {
+    var link = document.createElement("a");
+    var name = server && server.public_name;
+    link.className = "server-link";
+    link.href = "/servers/" + encodeURIComponent(peerId) + "/";
+    link.title = peerId;
+    if (name) {
+      link.textContent = name.length > 32 ? name.slice(0, 31) + "…" : name;
+    } else {
+      var code = document.createElement("code");
+      code.textContent = "…" + peerId.slice(-6);
+      link.append(code);
+    }
+    return link;
+  }
+
+  function applyChanges(changes, servers) {
     each("[data-state-changes]", function (list) {
       changes.forEach(function (change) {
         if (list.dataset.filterModel && list.dataset.filterModel !== change.dht_prefix) return;
@@ -83,12 +101,11 @@
         var time = document.createElement("time");
         time.textContent = change.at.replace("T", " ").slice(0, 19);
         var text = document.createElement("span");
-        text.textContent = " …" + change.peer_id.slice(-6) + " on " + change.dht_prefix.slice(0, 40) + ": " +
-          change.old + " → " + change.new + " ";
+        text.textContent = " on " + change.dht_prefix.slice(0, 40) + ": " + change.old + " → " + change.new + " ";
         var reason = document.createElement("span");
         reason.className = "reason";
         reason.textContent = change.reason.slice(0, 200);
-        item.append(time, text, reason);
+        item.append(time, " ", serverLink(change.peer_id, (servers || {})[change.server]), text, reason);
         list.prepend(item);
       });
     });
@@ -129,7 +146,7 @@
       applyServer(key, message.servers[key]);
     });
     (message.removed_servers || []).forEach(function (key) { delete known.servers[key]; applyServer(key, null); });
-    if (message.state_changes && message.state_changes.length) applyChanges(message.state_changes);
+    if (message.state_changes && message.state_changes.length) applyChanges(message.state_changes, message.servers);
     body.dataset.lastMessage = message.type;
     if (message.type === "delta") {
       body.dataset.deltasApplied = String(parseInt(body.dataset.deltasApplied || "0", 10) + 1);
