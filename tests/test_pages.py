@@ -39,7 +39,7 @@ def test_overview_shows_models_totals_contributors_and_bootstrap_peers(client, s
     page = text(client.get("/"))
     for name in ("tiny-llama", "tiny-falcon", "llama-front", "falcon-all", swarm_peers[0]):
         assert name in page
-    assert page.count(">healthy<") == 2
+    assert 'data-model-health="tiny-llama" class="health health-degraded">degraded<' in page  # each block: 1 server
     assert "Data is stale" not in page and "None of the bootstrap peers answered" not in page
     assert re.search(r"<dt>Servers online</dt><dd>3</dd>", page)
     assert "2.2.0.post1 (3)" in page
@@ -60,7 +60,7 @@ def test_a_model_with_a_gap_is_broken_and_shows_where(client, settings, swarm_pe
     settings.SWARM_MODELS = {"tiny-llama": 8}  # configured as 8 blocks: 6 and 7 have no server
     crawl_and_store(swarm_peers)
     page = text(client.get("/models/tiny-llama/"))
-    assert 'class="bad">broken<' in page
+    assert 'class="health health-broken">broken<' in page
     gaps = re.findall(r'class="rep rep-0" data-rep="tiny-llama" data-block="(\d+)"', page)
     assert gaps == ["6", "7"]
     assert ">6/8<" in text(client.get("/"))
@@ -75,11 +75,13 @@ def test_server_page_shows_record_uptime_sessions_and_pings(client, stored):
     front, back = stored["llama-front"], stored["llama-back"]
     page = text(client.get(f"/servers/{front['peer_id']}/"))
     assert "llama-front" in page and "0:3" in page and "tiny-llama" in page
-    assert re.search(r"<dt>24h</dt><dd>(99|100)%</dd>", page)
+    seen_minutes_ago = r"\(since first seen (just now|\d+\xa0minutes? ago)\)"  # seen for minutes only: the share says so
+    assert re.search(rf"<dt>24h</dt><dd>(99|100)% <span class=\"note\">{seen_minutes_ago}</span>", page)
     assert "now</td>" in page  # the open session
     back_page = text(client.get(f"/servers/{back['peer_id']}/"))
-    assert f"…{front['peer_id'][-6:]}" in back_page  # llama-front pings llama-back: shown under "To this server"
-    assert f"…{back['peer_id'][-6:]}" in page  # ... and under "From this server" on llama-front's page
+    # llama-front pings llama-back: shown by name (its peer id on hover) under "To this server" on llama-back's page
+    assert f'href="/servers/{front["peer_id"]}/" title="{front["peer_id"]}">llama-front</a>' in back_page
+    assert f'href="/servers/{back["peer_id"]}/" title="{back["peer_id"]}">llama-back</a>' in page  # ... "From"
     assert 'id="figure-server"' in page
 
 

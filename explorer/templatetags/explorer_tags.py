@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import quote
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 
 from explorer import display
 from explorer.alerting.transports import kind_label
@@ -29,6 +32,38 @@ def http_url(value):
 @register.filter
 def short_peer(value):
     return display.short_peer_id(str(value))
+
+
+SERVER_NAME_CAP = 48  # as the name columns before links carried names
+
+
+@register.filter
+def server_link(server, names=None):
+    """A link to a server's page that shows its public name (escaped, capped), or its short peer id when it has no
+    name, with the full peer id on hover. `server` is a Peer row, a ServerRecord or a peer id; for a bare peer id
+    the name comes from `names` (peer id -> public name, resolved once per page)."""
+    peer_id = str(getattr(server, "peer_id", server))
+    name = getattr(server, "public_name", None) or (names.get(peer_id) if hasattr(names, "get") else None)
+    if name:
+        shown = escape(display.cap(name, SERVER_NAME_CAP))
+    else:
+        shown = f"<code>{escape(display.short_peer_id(peer_id))}</code>"
+    return mark_safe(
+        f'<a class="server-link" href="{escape(server_url(peer_id))}" title="{escape(peer_id)}">{shown}</a>')
+
+
+JUST_NOW = timedelta(minutes=1)
+
+
+@register.filter
+def ago(moment):
+    """How long ago a moment was, for people: "just now" under a minute (and for a moment a skewed clock puts
+    ahead), else Django's timesince and "ago"; empty when unknown."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < JUST_NOW:
+        return "just now"
+    return f"{timesince(moment)} ago"
 
 
 @register.filter

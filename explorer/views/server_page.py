@@ -9,16 +9,24 @@ from datetime import datetime, timezone
 from django.http import Http404
 from django.shortcuts import render
 
-from explorer.crawls.history import uptime
+from explorer.crawls.history import RANGES, uptime
 from explorer.models import Peer, ServerSample, ServerSession, StateChange
 from explorer.probes.display import server_probe_context
 from explorer.views.charts import server_history_figure
 from explorer.views.common import page_context
+from explorer.views.names import names_for
 from explorer.views.paging import BadQuery, bad_request, page_links, page_number, page_of
 from swarm.records import is_valid_peer_id
 
 SESSIONS_SHOWN = 50
 CHANGES_SHOWN = 100
+
+
+def uptime_rows(sessions: list, first_seen: datetime, now: datetime) -> list[dict]:
+    """Each uptime window's share, and whether the window reaches back before the server was first seen (then its
+    share covers only the time since: the page says so rather than show 100 % for 30 d of a server seen today)."""
+    return [{"window": key, "share": share, "since_first_seen": now - RANGES[key] < first_seen}
+            for key, share in uptime(sessions, first_seen, now).items()]
 
 
 def server_page(request, peer_id: str):
@@ -44,18 +52,21 @@ def server_page(request, peer_id: str):
     except BadQuery as error:
         return bad_request(error)
     context.update(server_probe_context(peer))
+    now = datetime.now(timezone.utc)
+    pings_to = {target: rtt for record in records for target, rtt in record.next_pings.items()}
     requested = request.GET.get("probe", "")
     context.update(
         requested_probe=int(requested) if requested.isdigit() and len(requested) < 12 else None,
         peer=peer, peer_id=peer_id, records=records,
-        uptime=uptime(sessions, peer.first_seen) if peer else {},
+        uptime=uptime_rows(sessions, peer.first_seen, now) if peer else [],
         sessions=sessions_page.items, sessions_page=sessions_page,
         sessions_links=page_links(sessions_page, request.GET, "sessions_page", "sessions"),
         span_changes=[change for change in changes if change.span_changed],
         changes=changes_page.items, changes_page=changes_page,
         changes_links=page_links(changes_page, request.GET, "changes_page", "changes"),
-        pings_to={target: rtt for record in records for target, rtt in record.next_pings.items()},
+        pings_to=pings_to,
         pings_from=pings_from,
-        figure=server_history_figure(samples, peer.first_seen, datetime.now(timezone.utc)) if samples else None,
+        names=names_for([*pings_to, *pings_from], snapshot.servers if snapshot else ()),  # at most one query
+        figure=server_history_figure(samples, peer.first_seen, now) if samples else None,
     )
     return render(request, "explorer/server.html", context)

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.template.loader import render_to_string
 
+from explorer.views.names import public_names
 from explorer.views.paging import BadQuery, Page, page_number, page_of
 from swarm.snapshot import ModelReport, ServerRecord, ServerState
 
@@ -113,5 +114,6 @@ def render_table(report: ModelReport, pings_to: dict, offered_versions: list[str
         "previous_link": query.link(page=page.previous) if page.previous else None,
         "next_link": query.link(page=page.next) if page.next else None,
         "reset_link": TableQuery().link(), "name_max": NAME_MAX,
+        "names": public_names(report.servers),  # pings come from the model's other servers: their names, no query
     }
     return render_to_string("explorer/partials/server_table.html", context)
