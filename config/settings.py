@@ -11,7 +11,7 @@ from csp.constants import NONE, SELF
 from django.utils.functional import lazy
 
 from config.env import env_bool, env_float, env_int, env_list, env_models, env_rate, env_sources, env_str
-from config.redis_settings import redis_settings
+from config.redis_settings import embedded_redis_port, redis_settings
 from config.var_dir import generated_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -71,6 +71,7 @@ TEMPLATES = [
             "django.template.context_processors.request",
             "django.contrib.auth.context_processors.auth",
             "django.contrib.messages.context_processors.messages",
+            "explorer.views.context.last_crawl",  # `fresh` (header, stale banner) on pages that bring none
         ]},
     }
 ]
@@ -94,8 +95,9 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Redis: REDIS_URL, else an embedded redis-server that `manage.py runstack` starts on EMBEDDED_REDIS_PORT.
-EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", 6389, minimum=1)
+# Redis: REDIS_URL, else an embedded redis-server that `manage.py runstack` starts on EMBEDDED_REDIS_PORT, by default
+# a port of this VAR_DIR's own (config.redis_settings.embedded_redis_port: no two checkouts share locks and counters).
+EMBEDDED_REDIS_PORT = env_int("EMBEDDED_REDIS_PORT", embedded_redis_port(VAR_DIR), minimum=1)
 EMBEDDED_REDIS = env_str("REDIS_URL") is None
 REDIS_URL = env_str("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
 

@@ -44,7 +44,7 @@ def test_the_overview_shows_firing_and_held_alerts_deliveries_and_transitions_wi
     assert HOSTILE not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "silenced by silence #" in page and "(ops: upgrading)" in page  # quiet's broken alert: held
     assert "inhibited: &lt;script&gt;" in page  # the hostile model's own degraded alert: held by its broken one
-    assert "hook: sent after 2 attempts" in page and "not sent: silenced by silence" in page
+    assert "hook: delivered after 2 attempts" in page and "held: silenced by silence" in page
     assert "waits for the grace period" in page  # slow's degraded alert is still pending
     assert "inactive</span> → <span class=\"alert-state alert-firing\">firing" in page
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django import forms
@@ -13,7 +14,7 @@ from explorer.alerting.channel_config import InvalidChannel, clean_config
 from explorer.alerting.durations import parse_duration
 from explorer.alerting.rule_params import ALL_PARAMS, MODEL_SCOPED, PARAMS, InvalidParams, clean_params
 from explorer.alerting.transports import config_fields, kind_choices, kind_named
-from explorer.models import AlertChannel, AlertRule, Silence
+from explorer.models import AlertChannel, AlertRule, Model, Silence
 from swarm.records import is_valid_dht_prefix, is_valid_peer_id
 
 Kind = AlertRule.Kind
@@ -34,7 +35,32 @@ def _add_errors(form: forms.Form, errors: dict[str, str]) -> None:
         form.add_error(name if name in form.fields else None, message)
 
 
+EVERY_MODEL = "every model"
+
+
+def _model_choices(*configured: str) -> list[tuple[str, str]]:
+    """Every model the crawler has seen, and the ones given (a rule's own, a posted one) when it has not seen them."""
+    known = list(Model.objects.values_list("dht_prefix", flat=True))
+    extra = sorted({prefix for prefix in configured if prefix and prefix not in known})
+    return [("", EVERY_MODEL)] + [(prefix, prefix) for prefix in known + extra]
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """Fields shown together; `kinds`: the rule kinds they belong to (empty: every kind)."""
+
+    legend: str
+    kinds: tuple[str, ...]
+    fields: list
+
+
 class RuleForm(forms.ModelForm):
+    """A rule: its kind, the fields every kind has, and each kind's own (its subject and thresholds), grouped and
+    marked with their kinds (`groups`) so the page shows only the chosen kind's; another kind's field is refused."""
+
+    # a model the crawler has not seen (yet) is still accepted, as `manage.py alerts rule add --model` may name one
+    model = forms.CharField(required=False, max_length=128, help_text="the one model this rule watches, or every model")
+
     class Meta:
         model = AlertRule
         fields = ["kind", "model", "peer_id", "enabled", "grace_s", "repeat_s", "note"]
@@ -42,9 +68,22 @@ class RuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        posted = self.data.get("model", "") if self.is_bound else ""
+        self.fields["model"].widget = forms.Select(choices=_model_choices(self.instance.model, str(posted)))
         for name in ALL_PARAMS:
             self.fields[name] = _param_field(name)
             self.fields[name].initial = (self.instance.params or {}).get(name)
+
+    def groups(self) -> list[FieldGroup]:
+        """The form as the page lays it out: kind first, then each kind's subject and thresholds, then the rest."""
+        field = self.__getitem__
+        groups = [FieldGroup("", (), [field("kind")]),
+                  FieldGroup("Model (rules about models)", tuple(sorted(map(str, MODEL_SCOPED))), [field("model")]),
+                  FieldGroup("Server (server gone rules)", (str(Kind.SERVER_GONE),), [field("peer_id")])]
+        groups += [FieldGroup(f"{Kind(kind).label.capitalize()} thresholds", (str(kind),),
+                              [field(param.name) for param in params]) for kind, params in PARAMS.items()]
+        groups.append(FieldGroup("", (), [field(name) for name in ("grace_s", "repeat_s", "enabled", "note")]))
+        return groups
 
     def clean(self):
         data = super().clean()

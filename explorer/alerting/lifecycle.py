@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
+from explorer.alerting.durations import format_duration
 from explorer.models import AlertState
 
 State = AlertState
@@ -31,11 +32,11 @@ def step(state: str, active_since: Optional[datetime], holds: bool, grace_s: flo
         if state == State.FIRING:
             return Step(State.FIRING, since)
         if held_for >= grace_s:
-            waited = f" for {held_for:.0f} s" if state == State.PENDING else ""
-            return Step(State.FIRING, since, f"fired: {summary} (held{waited}; grace {grace_s:g} s)")
+            waited = f" for {format_duration(held_for)}" if state == State.PENDING else ""
+            return Step(State.FIRING, since, f"fired: {summary} (held{waited}; grace {format_duration(grace_s)})")
         if state == State.PENDING:
             return Step(State.PENDING, since)
-        return Step(State.PENDING, since, f"pending: {summary} (fires after {grace_s:g} s)")
+        return Step(State.PENDING, since, f"pending: {summary} (fires after {format_duration(grace_s)})")
     if state == State.FIRING:
         return Step(State.RESOLVED, None, f"resolved: {cleared_because}")
     if state == State.PENDING:

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from packaging.version import InvalidVersion, Version
 
+from explorer.alerting.durations import format_duration
 from explorer.models import AlertRule
 
 Kind = AlertRule.Kind
@@ -123,3 +124,70 @@ def describe(rule: AlertRule) -> str:
     """The rule's effective thresholds, for lists: "min_replication=2"."""
     return ", ".join(f"{item.name}={param(rule, item.name)}" for item in PARAMS.get(rule.kind, ())
                      if param(rule, item.name) is not None)
+
+
+def watches(rule: AlertRule) -> str:
+    """What the rule watches, for people: its model, "every model", or "the swarm" for kinds with no model."""
+    if rule.kind not in MODEL_SCOPED:
+        return "the swarm"
+    return rule.model or "every model"
+
+
+def _share(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _probe_slow(get) -> str:
+    over_median = (f"p95 over {get('median_factor'):g}x the {get('baseline_days'):g}-day median "
+                   f"(after {get('min_baseline_probes')} probes)")
+    limit = get("p95_seconds")
+    return f"p95 over {limit:g} s per token, or {over_median}" if limit is not None else over_median
+
+
+def _crawler_stale(get) -> str:
+    intervals = get("intervals")
+    return (f"no good crawl for {intervals} crawl interval{'s' if intervals != 1 else ''}, or {intervals} crawls in a "
+            f"row unable to check over {_share(get('max_unchecked_share'))} of the servers")
+
+
+def _version_drift(get) -> str:
+    minimum = get("minimum_version")
+    return (f"over {_share(get('max_outdated_share'))} of servers run a Petals older than "
+            f"{minimum if minimum else 'the newest seen'}")
+
+
+def _bootstrap_unreachable(get) -> str:
+    wanted = get("min_unreachable")
+    return f"at least {wanted} bootstrap peer{'s' if wanted != 1 else ''} not answering"
+
+
+READABLE = {  # each kind's thresholds in words: the pages' one formatter (describe() stays key=value for scripts)
+    Kind.MODEL_DEGRADED: lambda get: f"some block on fewer than {get('min_replication')} online servers",
+    Kind.PROBE_FAILING: lambda get: f"{get('consecutive')} failed probes in a row",
+    Kind.PROBE_SLOW: _probe_slow,
+    Kind.BOOTSTRAP_UNREACHABLE: _bootstrap_unreachable,
+    Kind.CRAWLER_STALE: _crawler_stale,
+    Kind.VERSION_DRIFT: _version_drift,
+}
+
+
+def readable(rule: AlertRule) -> str:
+    """The rule's effective thresholds in words, for the pages: "p95 over 3x the 7-day median (after 5 probes)";
+    "" for kinds that take none."""
+    words = READABLE.get(rule.kind)
+    return words(lambda name: param(rule, name)) if words else ""
+
+
+@dataclass(frozen=True)
+class RuleWords:
+    """A rule as the pages show it."""
+
+    watches: str  # "tiny-llama", "every model", "the swarm"
+    thresholds: str  # "3 failed probes in a row"; "" when the kind takes none
+    grace: str  # "2 min"
+    reminders: str  # "every 4 h", "none"
+
+
+def in_words(rule: AlertRule) -> RuleWords:
+    return RuleWords(watches=watches(rule), thresholds=readable(rule), grace=format_duration(rule.grace_s),
+                     reminders=f"every {format_duration(rule.repeat_s)}" if rule.repeat_s else "none")

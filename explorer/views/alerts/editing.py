@@ -9,11 +9,12 @@ from django.views.generic import DeleteView
 
 class EditingContext:
     noun = "object"
+    form_template = "explorer/alerts/form.html"
 
     def get_template_names(self):
         if isinstance(self, DeleteView):
             return ["explorer/alerts/confirm_delete.html"]
-        return ["explorer/alerts/form.html"]
+        return [self.form_template]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
