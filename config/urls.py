@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from explorer.views.favicon import favicon
 from explorer.views.health import healthz
 from explorer.views.live import live_state_json
 from explorer.views.model_page import model_page
@@ -20,9 +21,13 @@ urlpatterns = [
     path("rejected/", rejected_records, name="rejected-records"),
     path("live/state.json", live_state_json, name="live-state"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("alerts/", include("explorer.views.alerts.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("explorer.api.urls")),
 ]
+
+handler404 = "explorer.views.errors.page_not_found"
+handler500 = "explorer.views.errors.server_error"

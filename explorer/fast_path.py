@@ -7,7 +7,7 @@ worker thread, which capped one web process at a few dozen pages a second.
 The headers are the ones Django's views and middleware send (tests/test_state_document_serving.py and
 tests/test_page_fast_path.py compare them). Everything else goes to Django: a query string, a session cookie (a
 signed-in user), an unknown host, other methods, plain HTTP when HTTPS is required, a page not rendered yet or not
-known to be current.
+known to be current. A URL longer than explorer.long_urls accepts gets its 414 here, before anything else.
 
 A kept page not known to be current (the stored generation is asked once per PAGE_CACHE_SECONDS, or a new crawl
 came) is rendered again by one request of our own through Django, as a visitor who is not signed in would ask for it,
@@ -27,6 +27,7 @@ from django.conf import settings
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
+from explorer import long_urls
 from explorer.api.state_cache import cached_state, rendered_state
 from explorer.rendered import REVALIDATE, RenderedBytes
 from explorer.views.page_cache import drop_unless_answered, expired, kept_page
@@ -181,6 +182,8 @@ async def _page(django_application, scope) -> Optional[tuple[RenderedBytes, list
 
 def with_fast_paths(django_application):
     async def application(scope, receive, send):
+        if scope["type"] == "http" and long_urls.too_long(scope):
+            return await long_urls.refuse(scope, send, _security_headers(_is_secure(scope)))
         if scope["type"] == "http" and _plain_get(scope):
             if scope["path"] == STATE_PATH:
                 return await _state(scope, send)

@@ -1,14 +1,16 @@
-"""/badges/models/<dht_prefix>.svg and .json (shields.io endpoint format): healthy, degraded or broken."""
+"""/badges/models/<dht_prefix>.svg and .json (shields.io endpoint format): healthy, degraded or broken; "unknown" for
+a model the latest crawl did not see, also one never seen at all. Always a badge with status 200, never an HTML 404:
+a README embeds the badge before (or after) the model is served, and shields.io's endpoint badge shows our message
+only from a 200 answer (for an error status it shows an error of its own)."""
 
 from __future__ import annotations
 
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 
 from explorer.crawls.latest import latest_snapshot
 from explorer.display import cap
-from explorer.models import Model
 from swarm.snapshot import ModelReport
 
 COLORS = {"healthy": "#2e7d32", "degraded": "#f9a825", "broken": "#c62828", "unknown": "#9e9e9e"}
@@ -23,8 +25,6 @@ def badge_status(report: ModelReport | None) -> str:
 def _status_for(dht_prefix: str) -> tuple[str, str]:
     snapshot = latest_snapshot()
     report = snapshot.model(dht_prefix) if snapshot else None
-    if report is None and not Model.objects.filter(dht_prefix=dht_prefix).exists():
-        raise Http404("no such model")
     return cap(dht_prefix, 40), badge_status(report)
 
 
