@@ -29,7 +29,7 @@ def history():
 def test_lists_filters_and_pagination(client, history):
     models = client.get("/api/v2/models/").json()
     assert models["count"] == 2 and [item["dht_prefix"] for item in models["results"]] == ["falcon", "m"]
-    assert client.get("/api/v2/models/m/").json()["healthy"] is False
+    assert client.get("/api/v2/models/m/").json()["health"] == "broken"  # server 1, on blocks 3-5, went offline
     servers = client.get("/api/v2/servers/", {"model": "m", "state": "offline"}).json()
     assert [item["peer_id"] for item in servers["results"]] == [PEERS[1]]
     changes = client.get("/api/v2/state-changes/", {"peer_id": PEERS[1]}).json()["results"]

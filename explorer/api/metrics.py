@@ -18,7 +18,7 @@ from explorer.crawls.crawling import crawl_counts, skipped_crawls
 from explorer.crawls.latest import latest_snapshot
 from explorer.models import Crawl
 from explorer.probes.metrics import probe_metrics
-from swarm.snapshot import CrawlSnapshot, ModelReport, ServerState
+from swarm.snapshot import HEALTH_WORDS, CrawlSnapshot, ModelReport, ServerRecord, ServerState
 
 PING_PERCENTILES = (25, 50, 75, 90, 95)
 RPS_KINDS = ("network", "inference", "forward")
@@ -51,6 +51,7 @@ def swarm_metrics(snapshot: CrawlSnapshot) -> Iterator[Metric]:
         for pct, value in zip(PING_PERCENTILES, np.percentile(pings, PING_PERCENTILES)):
             ping.add_metric([str(pct)], float(value))
     yield ping
+    yield from ping_share_metrics(servers)
 
     versions = gauge("server_version", "Online servers by Petals version", ("version_number",))
     for version, count in sorted(Counter(server.version or "unknown" for server in online).items()):
@@ -58,6 +59,20 @@ def swarm_metrics(snapshot: CrawlSnapshot) -> Iterator[Metric]:
     yield versions
 
     yield from model_metrics(snapshot.models)
+
+
+def ping_share_metrics(servers: tuple[ServerRecord, ...]) -> Iterator[Metric]:
+    """The public monitor's peers_per_srv and pings_inf_share, over the server records (one per server and model, any
+    state) that report pings to their next servers; a failed ping (inf in the record, None here) counts as a peer."""
+    pinging = [server for server in servers if server.next_pings]
+    failed = sum(1 for server in pinging for rtt in server.next_pings.values() if rtt is None)
+    entries = sum(len(server.next_pings) for server in pinging)
+    peers = gauge("peers_per_srv", "Next servers each server reports pings to, on average over servers with pings")
+    share = gauge("pings_inf_share", "Share of the pings servers report to their next servers that failed (inf)")
+    if pinging:
+        peers.add_metric([], entries / len(pinging))
+        share.add_metric([], failed / entries)
+    yield from (peers, share)
 
 
 def model_metrics(models: tuple[ModelReport, ...]) -> Iterator[Metric]:
@@ -68,7 +83,12 @@ def model_metrics(models: tuple[ModelReport, ...]) -> Iterator[Metric]:
     blocks = gauge("blocks", "Sum of span lengths of servers in each state", ("model", "state"))
     rps_avg = gauge("rps_avg", "Mean over blocks of the summed rps of servers covering the block", ("model", "rps"))
     rps_min = gauge("rps_min", "Minimum over blocks of the summed rps of servers covering the block", ("model", "rps"))
-    healthy = gauge("swarm_explorer_model_healthy", "1 if every block has an online, reachable server", ("model",))
+    healthy = gauge("swarm_explorer_model_healthy", "1 unless the model is broken: every block has an online, "
+                    "reachable server (/api/v1's healthy; 1 for degraded too, see swarm_explorer_model_health)",
+                    ("model",))
+    health = gauge("swarm_explorer_model_health", "1 for the model's health word, 0 for the others: healthy (every "
+                   "block on 2+ online, reachable servers), degraded (some block on one), broken (a gap)",
+                   ("model", "health"))
     for model in models:
         label = [model.dht_prefix]
         n_blocks.add_metric(label, model.num_blocks)
@@ -76,6 +96,8 @@ def model_metrics(models: tuple[ModelReport, ...]) -> Iterator[Metric]:
         blocks_total.add_metric(label, sum(server.end_block - server.start_block for server in model.servers))
         online_min.add_metric(label, model.replication_min)
         healthy.add_metric(label, 1 if model.healthy else 0)
+        for word in HEALTH_WORDS:
+            health.add_metric(label + [word], 1 if model.health == word else 0)
         for state in ROW_STATES:
             blocks.add_metric(label + [state], sum(server.end_block - server.start_block
                                                    for server in model.servers if server.state.value == state))
@@ -88,7 +110,7 @@ def model_metrics(models: tuple[ModelReport, ...]) -> Iterator[Metric]:
                         per_block[block] += value
             rps_avg.add_metric(label + [kind], sum(per_block) / len(per_block) if per_block else 0.0)
             rps_min.add_metric(label + [kind], min(per_block, default=0.0))
-    yield from (n_blocks, servers_num, blocks_total, online_min, blocks, rps_avg, rps_min, healthy)
+    yield from (n_blocks, servers_num, blocks_total, online_min, blocks, rps_avg, rps_min, healthy, health)
 
 
 def explorer_metrics(last_ok: Optional[Crawl], snapshot: Optional[CrawlSnapshot]) -> Iterator[Metric]:

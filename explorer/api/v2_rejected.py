@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from explorer.json_fields import TextOrNull
 from explorer.crawls.latest import latest
 
 
@@ -12,7 +13,7 @@ class RejectedRecordSerializer(serializers.Serializer):
     key = serializers.CharField(help_text="the DHT key, e.g. a block's '<dht_prefix>.<index>'")
     subkey = serializers.CharField(allow_null=True, help_text="the subkey (normally a server's peer id)")
     reason = serializers.CharField()
-    value_preview = serializers.CharField(help_text="the start of the value's repr")
+    value_preview = TextOrNull(help_text="the start of the value's repr (null when none was kept)")
 
 
 class RejectedRecordsSerializer(serializers.Serializer):

@@ -1,8 +1,10 @@
 """Probes and consistency checks as JSON: the shape of /api/v2/probes/ and /api/v2/consistency/, of
-`manage.py probe --json` and of a probe's progress WebSocket; stable field names, ISO-8601 times."""
+`manage.py probe --json` and of a probe's progress WebSocket; stable field names, ISO-8601 times, null for every
+missing value."""
 
 from rest_framework import serializers
 
+from explorer.json_fields import TextOrNull
 from explorer.models import ConsistencyCheck, ConsistencyVerdict, Probe, ProbeHop
 
 
@@ -27,7 +29,7 @@ class ProbeSerializer(serializers.ModelSerializer):
     route = HopSerializer(source="hops", many=True)
     prompt_ids = serializers.ListField(child=serializers.IntegerField())
     output_ids = serializers.ListField(child=serializers.IntegerField())
-    error = serializers.CharField(source="error_or_none", allow_null=True)
+    error = TextOrNull(source="error_or_none")
 
     class Meta:
         model = Probe
@@ -40,6 +42,7 @@ class ProbeSerializer(serializers.ModelSerializer):
 class VerdictSerializer(serializers.ModelSerializer):
     peer_id = serializers.CharField(source="peer.peer_id")
     compared_with = serializers.ListField(child=serializers.CharField())
+    detail = TextOrNull(help_text="what the comparison found (null when nothing to say)")
 
     class Meta:
         model = ConsistencyVerdict
@@ -51,6 +54,7 @@ class ConsistencyCheckSerializer(serializers.ModelSerializer):
 
     model = serializers.CharField(source="model.dht_prefix")
     verdicts = VerdictSerializer(many=True)
+    error = TextOrNull(help_text="why it could not run or failed (null when it ran)")
 
     class Meta:
         model = ConsistencyCheck
