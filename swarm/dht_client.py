@@ -6,6 +6,7 @@ prefork child: the swarm queue's worker uses the solo pool).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from typing import Optional, Sequence
@@ -85,6 +86,11 @@ def discard_dht(dht: DHT, reason: str) -> None:
 def shutdown_dht() -> None:
     with _lock:
         _shutdown_locked()
+
+
+# A process that exits normally takes its DHT client (and the client's p2p daemon and sockets) with it; one that is
+# killed leaves them to whoever started it (runstack stops its children's whole process groups).
+atexit.register(shutdown_dht)
 
 
 def _shutdown_locked() -> None:

@@ -39,7 +39,7 @@ def test_crawl_command_stores_a_crawl_and_prints_json(swarm_peers, redis_url, ca
     call_command("crawl", "--json", "--initial-peers", *swarm_peers)
     document = json.loads(capsys.readouterr().out)
     crawl = Crawl.objects.get()
-    assert document["id"] == crawl.pk and document["status"] == "ok" and document["models"] >= 2
+    assert document["id"] == crawl.pk and document["status"] == "ok" and document["models_seen"] >= 2
     assert document["bootstrap_reachable"] == "1/1"
 
 

@@ -37,6 +37,9 @@ DEFAULT_PLAN = (
     ServerPlan("llama-back", TINY_LLAMA, "tiny-llama", 3, 6),
     ServerPlan("falcon-all", TINY_FALCON, "tiny-falcon", 0, 4),
 )
+# `make demo`'s swarm: the layout above plus a second server on falcon's blocks, so that the consistency check has two
+# servers on the same span to compare (llama keeps its two-hop route).
+DEMO_PLAN = DEFAULT_PLAN + (ServerPlan("falcon-twin", TINY_FALCON, "tiny-falcon", 0, 4),)
 
 
 def _identity(path: Path) -> str:
@@ -231,4 +234,4 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-__all__ = ["DEFAULT_PLAN", "LocalSwarm", "ServerPlan"]
+__all__ = ["DEFAULT_PLAN", "DEMO_PLAN", "LocalSwarm", "ServerPlan"]

@@ -1,37 +1,46 @@
-"""`manage.py crawl`: one crawl now, stored exactly like a scheduled one."""
+"""`manage.py crawl`: one crawl now, stored exactly like a scheduled one; says which swarm it crawls, and with --json
+prints what the crawl saw (models, their health and servers) beside the summary."""
 
 from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from explorer.crawls.crawling import crawl_exclusively, initial_peers
+from explorer.crawls.crawling import crawl_exclusively
+from explorer.embedded_redis import refuse_foreign_redis
+from explorer.management.crawl_document import crawl_document, models_text
 from explorer.management.output import ReportingCommand
+from explorer.management.which_swarm import choose_swarm
 
 
 class Command(ReportingCommand):
-    help = "Crawl the swarm once now and store the result like a scheduled crawl."
+    help = ("Crawl the swarm once now and store the result like a scheduled crawl (the swarm: --initial-peers, else "
+            "SWARM_INITIAL_PEERS, else this VAR_DIR's local swarm while it is up, else the public swarm).")
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument("--initial-peers", nargs="+", metavar="MADDR",
-                            help="multiaddrs to join the swarm through (default: SWARM_INITIAL_PEERS)")
+                            help="multiaddrs to join the swarm through (default: SWARM_INITIAL_PEERS, else the "
+                                 "local swarm of var/localswarm.json while it is up, else the public swarm)")
 
     def handle(self, *args, **options):
+        from django.conf import settings
+
         from swarm.dht_client import shutdown_dht
 
-        peers = options["initial_peers"] or initial_peers()
         try:
-            crawl = crawl_exclusively(peers)
+            refuse_foreign_redis(settings)
+        except RuntimeError as error:
+            raise CommandError(str(error)) from None
+        choice = choose_swarm(options["initial_peers"])
+        if not options["json"]:
+            self.stdout.write(choice.sentence())
+        try:
+            crawl = crawl_exclusively(list(choice.initial_peers))
         finally:
             shutdown_dht()
         if crawl is None:
             raise CommandError("another crawl is running right now; try again when it has finished")
-        document = {
-            "id": crawl.pk, "status": crawl.status, "error": crawl.error, "started_at": crawl.started_at.isoformat(),
-            "duration_s": crawl.duration_s, "models": crawl.models_seen, "servers": crawl.servers_seen,
-            "records_rejected": crawl.records_rejected,
-            "bootstrap_reachable": f"{crawl.bootstrap_reachable}/{crawl.bootstrap_total}",
-        }
+        document = crawl_document(crawl, choice.document())
         if crawl.status != crawl.Status.OK:
             self.report(options, document, f"crawl {crawl.pk} stored as failed after {crawl.duration_s:.2f} s")
             raise CommandError(f"the crawl failed: {crawl.error}")
@@ -39,6 +48,7 @@ class Command(ReportingCommand):
             f"crawl {crawl.pk} ok in {crawl.duration_s:.2f} s: {crawl.models_seen} models, "
             f"{crawl.servers_seen} servers, {crawl.records_rejected} rejected records, "
             f"bootstrap peers reachable {crawl.bootstrap_reachable}/{crawl.bootstrap_total}"
+            + (f"\n{models_text(document)}" if document["models"] else "")
             + (f"\nerrors: {crawl.error}" if crawl.error else "")
         )
         self.report(options, document, text)

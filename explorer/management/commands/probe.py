@@ -1,14 +1,18 @@
-"""`manage.py probe [DHT_PREFIX] [--server PEER_ID] [--consistency] [--json]`: one end-to-end probe now, stored
-exactly like a scheduled one; exits non-zero when a probe did not succeed."""
+"""`manage.py probe [DHT_PREFIX] [--server PEER_ID] [--consistency] [--initial-peers MADDR ...] [--json]`: one
+end-to-end probe now, stored exactly like a scheduled one, in the swarm explorer.management.which_swarm chooses (and
+says); exits non-zero when a probe did not succeed."""
 
 from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.core.management.base import CommandError
 
 from explorer.probes.serializers import ConsistencyCheckSerializer
+from explorer.embedded_redis import refuse_foreign_redis
 from explorer.management.output import ReportingCommand
+from explorer.management.which_swarm import choose_swarm
 from explorer.models import Probe, Server
 from explorer.probes import probing
 from explorer.probes.storing import probe_json
@@ -36,18 +40,30 @@ class Command(ReportingCommand):
         parser.add_argument("--server", metavar="PEER_ID", help="steer the probe through this server")
         parser.add_argument("--consistency", action="store_true",
                             help="run a consistency check (compare servers on the same blocks) instead")
+        parser.add_argument("--initial-peers", nargs="+", metavar="MADDR",
+                            help="multiaddrs to join the swarm through (default: SWARM_INITIAL_PEERS, else the "
+                                 "local swarm of var/localswarm.json while it is up, else the public swarm)")
 
     def handle(self, *args, **options):
         from swarm.probe_client import clients
 
+        try:
+            refuse_foreign_redis(settings)
+        except RuntimeError as error:
+            raise CommandError(str(error)) from None
+        self.swarm = choose_swarm(options["initial_peers"])
+        if not options["json"]:
+            self.stdout.write(self.swarm.sentence("probing"))
         prefixes = self._prefixes(options)
+        chosen, settings.SWARM_INITIAL_PEERS = settings.SWARM_INITIAL_PEERS, list(self.swarm.initial_peers)
         try:
             if options["consistency"]:
                 return self._consistency(options, prefixes)
             probes = [probing.run_probe_now(prefix, through=options["server"]) for prefix in prefixes]
         finally:
+            settings.SWARM_INITIAL_PEERS = chosen
             clients.close_all()
-        documents = [probe_json(probe) for probe in probes]
+        documents = [{**probe_json(probe), "swarm": self.swarm.document("probing")} for probe in probes]
         if options["json"]:
             self.stdout.write(json.dumps(documents[0] if options["dht_prefix"] else documents, indent=2))
         else:
@@ -70,7 +86,8 @@ class Command(ReportingCommand):
 
     def _consistency(self, options, prefixes: list[str]) -> None:
         checks = [probing.run_consistency_now(prefix) for prefix in prefixes]
-        documents = [ConsistencyCheckSerializer(check).data for check in checks]  # the /api/v2 shape
+        documents = [{**ConsistencyCheckSerializer(check).data, "swarm": self.swarm.document("probing")}
+                     for check in checks]  # the /api/v2 shape, and the swarm it ran in
         if options["json"]:
             self.stdout.write(json.dumps(documents[0] if options["dht_prefix"] else documents, indent=2))
         else:

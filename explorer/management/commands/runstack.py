@@ -2,15 +2,16 @@
 
 Starts an embedded Redis when REDIS_URL is unset, migrates (and creates the default alert rules on a fresh
 database), optionally brings up a real local swarm (--demo) and watches it, then runs the ASGI web server (Granian,
-WEB_PROCESSES worker processes on one port), the Celery workers and exactly one beat. Ctrl-C stops everything it
-started; if any part exits on its own, the rest is stopped too.
+WEB_PROCESSES worker processes on one port), the Celery workers and exactly one beat. Ctrl-C (SIGINT) or SIGTERM
+stops everything it started: each child runs in a process group of its own and is stopped with its whole group (its
+DHT client and p2p daemon included; explorer.management.child_groups); if any part exits on its own, the rest is
+stopped too.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 
 from django.conf import settings
@@ -18,8 +19,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from explorer.alerting.defaults import ensure_default_rules
-from explorer.embedded_redis import EmbeddedRedis
+from explorer.embedded_redis import EmbeddedRedis, claim
 from explorer.management.celery_commands import beat_args, celery_argv, stack_worker_args
+from explorer.management.child_groups import ChildGroups
 from explorer.management.web_command import web_argv
 
 
@@ -40,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, **options):
-        self.children: dict[str, subprocess.Popen] = {}
+        self.children = ChildGroups()
         self.redis = None
         self.swarm = None
         self.stopping = False
@@ -63,47 +65,40 @@ class Command(BaseCommand):
         env = dict(os.environ)
         if settings.EMBEDDED_REDIS:
             self.redis = EmbeddedRedis(settings.EMBEDDED_REDIS_PORT, settings.VAR_DIR / "redis").start()
-            self.stdout.write(f"embedded Redis on {self.redis.url}")
+            claim(self.redis.url, settings.VAR_DIR)  # one-off commands of another VAR_DIR then know it is not theirs
+            self.stdout.write(f"embedded Redis on {self.redis.url} (this VAR_DIR's: {settings.VAR_DIR})")
             env["REDIS_URL"] = self.redis.url
         call_command("migrate", interactive=False, verbosity=0)
         created = ensure_default_rules()
         if created:
             self.stdout.write(f"created {len(created)} default alert rules (manage them at /alerts/rules/)")
         if options["demo"]:
-            from swarm.localswarm.launcher import LocalSwarm
+            from swarm.localswarm.launcher import DEMO_PLAN, LocalSwarm
 
             self.swarm = LocalSwarm(settings.VAR_DIR)
-            self.stdout.write("starting a local swarm (bootstrap DHT + 3 Petals servers on tiny models)…")
-            state = self.swarm.up()
+            self.stdout.write(f"starting a local swarm (bootstrap DHT + {len(DEMO_PLAN)} Petals servers on tiny "
+                              f"models)…")
+            state = self.swarm.up(plan=DEMO_PLAN)
             env["SWARM_INITIAL_PEERS"] = " ".join(state["initial_peers"])
             # the tiny demo models are cheap to probe: show probes within a minute rather than five
             env.setdefault("PROBE_INTERVAL", "60")
             env.setdefault("CONSISTENCY_INTERVAL", "300")
             self.stdout.write(f"local swarm up: {env['SWARM_INITIAL_PEERS']}")
-        self.children["web"] = subprocess.Popen(web_argv(options["host"], options["port"], settings.WEB_PROCESSES),
-                                                env=env, cwd=settings.BASE_DIR)
+        self.children.start("web", web_argv(options["host"], options["port"], settings.WEB_PROCESSES),
+                            env=env, cwd=settings.BASE_DIR)
         for name, argv in stack_commands(options["host"], options["port"]).items():
-            self.children[name] = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
+            self.children.start(name, argv, env=env, cwd=settings.BASE_DIR)
         self.stdout.write(f"Swarm Explorer on http://{options['host']}:{options['port']}/ (Ctrl-C stops everything)")
 
     def _watch(self) -> None:
         while True:
-            for name, child in self.children.items():
-                if child.poll() is not None:
-                    raise CommandError(f"{name} exited with code {child.returncode}; stopping the stack")
+            exited = self.children.exited()
+            if exited is not None:
+                raise CommandError(f"{exited[0]} exited with code {exited[1]}; stopping the stack")
             time.sleep(0.5)
 
     def _stop_all(self) -> None:
-        for child in self.children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for child in self.children.values():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        self.children.stop(grace=20.0)
         if self.swarm is not None:
             self.swarm.down()
         if self.redis is not None:
