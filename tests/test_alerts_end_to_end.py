@@ -144,7 +144,7 @@ def test_a_broken_model_notifies_each_channel_once_and_its_recovery_once(victim,
     client.force_login(staff)
     page = client.get("/alerts/").content.decode()
     assert "firing</span> → <span class=\"alert-state alert-resolved\">resolved" in page
-    assert page.count("hook: sent") == 2 and page.count("mail: sent") == 2
+    assert page.count("hook: delivered") == 2 and page.count("mail: delivered") == 2
     assert DeliveryAttempt.objects.filter(ok=True).count() == 4
 
 

@@ -72,7 +72,18 @@ class ChildGroups:
         return None
 
     def members(self) -> list[psutil.Process]:
-        return group_members(child.pid for child in self.children.values())
+        """Every live process of the children's groups, and every descendant of a child that left its group (a
+        helper that starts a session of its own, such as torch's shared-memory manager)."""
+        found = {process.pid: process for process in group_members(child.pid for child in self.children.values())}
+        for child in self.children.values():
+            try:
+                descendants = psutil.Process(child.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                continue
+            for process in descendants:
+                if alive(process):
+                    found.setdefault(process.pid, process)
+        return list(found.values())
 
     def stop(self, grace: float = 20.0, linger: float = 3.0) -> None:
         """SIGTERM to every group; waits up to `grace` seconds for the children themselves, then `linger` more for
