@@ -37,6 +37,5 @@ def latest_route_probes() -> Prefetch:
     """Prefetches each model's latest finished route probe into `latest_route_probes` (a list of at most one): one
     query for all the models fetched, whatever their number."""
     newest_first = Window(RowNumber(), partition_by=[F("model_id")], order_by=[F("started_at").desc(), F("id").desc()])
-    probes = (Probe.objects.filter(kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED)
-              .annotate(newest=newest_first).filter(newest=1))
+    probes = Probe.objects.finished_routes().annotate(newest=newest_first).filter(newest=1)
     return Prefetch("probes", queryset=probes, to_attr="latest_route_probes")

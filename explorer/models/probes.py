@@ -5,6 +5,13 @@ from django.db import models
 from explorer.models.swarm import Model, Peer
 
 
+class ProbeQuerySet(models.QuerySet):
+    def finished_routes(self):
+        """Route probes that finished (ok, failed or not runnable), newest first by the default ordering: what a
+        model's "latest probe" means on the pages, in /api/v2 and in the metrics."""
+        return self.filter(kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED)
+
+
 class Probe(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"  # an on-demand probe waiting for the probe worker
@@ -24,6 +31,8 @@ class Probe(models.Model):
         VISITOR = "visitor"
 
     FINISHED = (Status.OK, Status.FAILED, Status.NOT_RUNNABLE)
+
+    objects = ProbeQuerySet.as_manager()
 
     model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="probes")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -36,7 +36,7 @@ def probe_metrics() -> Iterator[Metric]:
     now, since = time.time(), timezone.now() - timedelta(days=1)
     for model in Model.objects.filter(probes__isnull=False).distinct():
         label = [model.dht_prefix]
-        latest = Probe.objects.filter(model=model, kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED).first()
+        latest = Probe.objects.finished_routes().filter(model=model).first()
         if latest is not None:
             age.add_metric(label, max(0.0, now - latest.started_at.timestamp()))
             runnable.add_metric(label, 0 if latest.status == Probe.Status.NOT_RUNNABLE else 1)

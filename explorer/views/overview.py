@@ -44,8 +44,7 @@ def top_contributors(snapshot: CrawlSnapshot) -> list[dict]:
 def model_rows(prefixes: list[str]) -> dict[str, dict]:
     """dht_prefix -> since when its health word holds and its latest finished route probe (None if never probed),
     for all models in one query: the latest probe is a subquery per model on the (model, kind, -started_at) index."""
-    latest = Probe.objects.filter(model=OuterRef("pk"), kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED).order_by(
-        "-started_at", "-id")
+    latest = Probe.objects.finished_routes().filter(model=OuterRef("pk"))
     fields = ("pk", "status", "started_at")
     rows = Model.objects.filter(dht_prefix__in=prefixes).annotate(
         **{f"probe_{field}": Subquery(latest.values(field)[:1]) for field in fields},
