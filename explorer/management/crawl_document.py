@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Optional
 
-from explorer.models import Crawl, LatestSnapshot
+from explorer.crawls.latest import latest
+from explorer.models import Crawl
 from swarm.snapshot import CrawlSnapshot, ModelReport, ServerRecord
 
 
 def snapshot_of(crawl: Crawl) -> Optional[CrawlSnapshot]:
-    """The snapshot this crawl stored (a failed crawl stores none)."""
-    data = LatestSnapshot.objects.filter(id=1, crawl=crawl).values_list("data", flat=True).first()
-    return None if data is None else CrawlSnapshot.model_validate(data)
+    """The snapshot this crawl stored, through the one reader of the latest snapshot (a failed crawl stores none,
+    and a newer crawl's replaces it)."""
+    key, snapshot = latest()
+    return snapshot if key is not None and key[0] == crawl.pk else None
 
 
 def server_document(server: ServerRecord) -> dict:

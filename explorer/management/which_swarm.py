@@ -55,6 +55,23 @@ def local_swarm_peers() -> Optional[tuple[Path, tuple[str, ...]]]:
     return swarm.state_path, tuple(state["initial_peers"])
 
 
+def swarm_for_command(command, options: dict, verb: str = "crawling") -> SwarmChoice:
+    """What `crawl` and `probe` do first: refuse an embedded Redis another VAR_DIR's stack owns (its locks and
+    counters are not ours), choose the swarm, and say which in the human output."""
+    from django.core.management.base import CommandError
+
+    from explorer.embedded_redis import refuse_foreign_redis
+
+    try:
+        refuse_foreign_redis(settings)
+    except RuntimeError as error:
+        raise CommandError(str(error)) from None
+    choice = choose_swarm(options["initial_peers"])
+    if not options["json"]:
+        command.stdout.write(choice.sentence(verb))
+    return choice
+
+
 def choose_swarm(option_peers: Optional[Sequence[str]] = None) -> SwarmChoice:
     if option_peers:
         return SwarmChoice(OPTION, tuple(option_peers))

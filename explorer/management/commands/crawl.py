@@ -6,10 +6,9 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from explorer.crawls.crawling import crawl_exclusively
-from explorer.embedded_redis import refuse_foreign_redis
 from explorer.management.crawl_document import crawl_document, models_text
 from explorer.management.output import ReportingCommand
-from explorer.management.which_swarm import choose_swarm
+from explorer.management.which_swarm import swarm_for_command
 
 
 class Command(ReportingCommand):
@@ -23,17 +22,9 @@ class Command(ReportingCommand):
                                  "local swarm of var/localswarm.json while it is up, else the public swarm)")
 
     def handle(self, *args, **options):
-        from django.conf import settings
-
         from swarm.dht_client import shutdown_dht
 
-        try:
-            refuse_foreign_redis(settings)
-        except RuntimeError as error:
-            raise CommandError(str(error)) from None
-        choice = choose_swarm(options["initial_peers"])
-        if not options["json"]:
-            self.stdout.write(choice.sentence())
+        choice = swarm_for_command(self, options)
         try:
             crawl = crawl_exclusively(list(choice.initial_peers))
         finally:

@@ -10,9 +10,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from explorer.probes.serializers import ConsistencyCheckSerializer
-from explorer.embedded_redis import refuse_foreign_redis
 from explorer.management.output import ReportingCommand
-from explorer.management.which_swarm import choose_swarm
+from explorer.management.which_swarm import swarm_for_command
 from explorer.models import Probe, Server
 from explorer.probes import probing
 from explorer.probes.storing import probe_json
@@ -47,13 +46,7 @@ class Command(ReportingCommand):
     def handle(self, *args, **options):
         from swarm.probe_client import clients
 
-        try:
-            refuse_foreign_redis(settings)
-        except RuntimeError as error:
-            raise CommandError(str(error)) from None
-        self.swarm = choose_swarm(options["initial_peers"])
-        if not options["json"]:
-            self.stdout.write(self.swarm.sentence("probing"))
+        self.swarm = swarm_for_command(self, options, "probing")
         prefixes = self._prefixes(options)
         chosen, settings.SWARM_INITIAL_PEERS = settings.SWARM_INITIAL_PEERS, list(self.swarm.initial_peers)
         try:
