@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from swarm.localswarm.processes import wait_until
-from tests.support.browser import ARTIFACTS, save_full_page
+from tests.support.browser import ARTIFACTS, save_full_page, sign_in
 from tests.support.snapshots import PEERS
 from tests.support.wide_pages import MODEL, store_alerting, store_crawls, store_probes
 
@@ -107,12 +107,7 @@ def test_public_pages_fit_the_window_and_show_the_probe_failure(browser, live_se
 def test_operator_pages_fit_the_window_and_keep_the_rules_actions_on_screen(browser, live_server, stored, size):
     User.objects.create_user("ops", password="a-long-password-1", is_staff=True)
     set_width(browser, WIDTHS[size])
-    browser.get(live_server.url + "/accounts/login/?next=/alerts/rules/")
-    browser.find_element("name", "username").send_keys("ops")
-    browser.find_element("name", "password").send_keys("a-long-password-1")
-    browser.find_element("css selector", "form.edit button[type=submit]").click()
-    wait_until(lambda: browser.execute_script("return location.pathname") == "/alerts/rules/", timeout=30,
-               what="the sign-in to lead to the rules page")
+    sign_in(browser, live_server.url, "ops", "a-long-password-1", "/alerts/rules/")
     open_page(browser, browser.current_url)
     assert_no_sideways_scroll(browser, "rules")
     if size == "desktop":

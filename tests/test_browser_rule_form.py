@@ -8,6 +8,7 @@ from selenium.webdriver.support.ui import Select
 
 from explorer.models import AlertRule
 from swarm.localswarm.processes import wait_until
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,12 +19,7 @@ def shown(browser, name: str) -> bool:
 
 def test_the_rule_form_shows_the_chosen_kinds_fields_and_sends_only_those(browser, live_server):
     User.objects.create_user("ops", password="a-long-password-1", is_staff=True)
-    browser.get(live_server.url + "/accounts/login/?next=/alerts/rules/new/")
-    browser.find_element("name", "username").send_keys("ops")
-    browser.find_element("name", "password").send_keys("a-long-password-1")
-    browser.find_element("css selector", "form.edit button[type=submit]").click()
-    wait_until(lambda: browser.execute_script("return location.pathname") == "/alerts/rules/new/", timeout=30,
-               what="the sign-in to lead to the rule form")
+    sign_in(browser, live_server.url, "ops", "a-long-password-1", "/alerts/rules/new/")
     wait_until(lambda: browser.execute_script("return document.readyState") == "complete", timeout=30,
                what="the rule form to load")
 

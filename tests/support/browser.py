@@ -48,3 +48,15 @@ def save_full_page(driver, path: Path, max_height: int = 12_000) -> None:
         "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def sign_in(driver, base_url: str, username: str, password: str, next_path: str) -> None:
+    """Signs in through the sign-in page and waits until it has led to next_path."""
+    from swarm.localswarm.processes import wait_until
+
+    driver.get(f"{base_url}/accounts/login/?next={next_path}")
+    driver.find_element("name", "username").send_keys(username)
+    driver.find_element("name", "password").send_keys(password)
+    driver.find_element("css selector", "form.edit button[type=submit]").click()
+    wait_until(lambda: driver.execute_script("return location.pathname") == next_path, timeout=30,
+               what=f"the sign-in to lead to {next_path}")
