@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# torch first, pinned: the CPU wheel (plain `torch` would pull gigabytes of CUDA packages); then the lock;
-# then petals without its dependencies (its pins conflict with hivemind 1.1.12; swarm/compat.py bridges them).
-$(STAMP): requirements.lock Makefile
+# torch first, pinned: the CPU wheel (plain `torch` would pull gigabytes of CUDA packages); then the runtime lock and
+# the test and benchmark tools' lock (the image installs requirements.lock only); then petals without its dependencies
+# (its pins conflict with hivemind 1.1.12; swarm/compat.py bridges them).
+$(STAMP): requirements.lock requirements-dev.lock Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --disable-pip-version-check -q torch==2.13.0
-	$(PIP) install --disable-pip-version-check -q -r requirements.lock
+	$(PIP) install --disable-pip-version-check -q -r requirements.lock -r requirements-dev.lock
 	$(PIP) install --disable-pip-version-check -q --no-deps petals==2.2.0.post1
 	touch $(STAMP)
 

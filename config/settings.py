@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from csp.constants import NONE, SELF
 from django.utils.functional import lazy
 
 from config.env import env_bool, env_float, env_int, env_list, env_models, env_rate, env_sources, env_str
+from config.env_networks import env_networks
 from config.redis_settings import embedded_redis_port, redis_settings
+from config.metrics_token import env_metrics_token
 from config.var_dir import generated_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -40,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "csp",
+    "axes",  # sign-in lockout (P1; settings in the "Sign-in" block below)
     "explorer",
 ]
 
@@ -57,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -83,7 +88,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "config.private_sqlite3",  # Django's, with the file made 0600 (VAR_DIR 0700) before SQLite opens it
             "NAME": VAR_DIR / "explorer.sqlite3",
             "OPTIONS": {
                 "timeout": 30,
@@ -117,6 +122,13 @@ PROBE_TIMEOUT = env_float("PROBE_TIMEOUT", 120.0, minimum=5.0)  # the whole prob
 PROBE_SERVERS_PER_ROUND = env_int("PROBE_SERVERS_PER_ROUND", 4, minimum=0)  # per model, least recently probed first
 PROBE_FAILURE_BAN = env_float("PROBE_FAILURE_BAN", 600.0, minimum=0.0)  # route probes avoid a server that just failed
 PROBE_REQUEST_RATE = env_rate("PROBE_REQUEST_RATE", "2/m")  # on-demand probes per client address
+# Visitor probe requests ("probe this server") never starve the scheduled rounds: at most PROBE_REQUEST_QUEUE of them
+# queued or running across the site (0: visitors cannot ask for probes), each run only if it starts within
+# PROBE_REQUEST_EXPIRY seconds of the request, one per server per PROBE_SERVER_COOLDOWN seconds (asking again returns
+# the latest), and the probe worker takes scheduled rounds first (the priorities in CELERY_TASK_ROUTES).
+PROBE_REQUEST_QUEUE = env_int("PROBE_REQUEST_QUEUE", 3, minimum=0)
+PROBE_REQUEST_EXPIRY = env_float("PROBE_REQUEST_EXPIRY", 300.0, minimum=10.0)
+PROBE_SERVER_COOLDOWN = env_float("PROBE_SERVER_COOLDOWN", 300.0, minimum=0.0)
 CONSISTENCY_INTERVAL = env_float("CONSISTENCY_INTERVAL", 3600.0, minimum=1.0)
 CONSISTENCY_TOLERANCE = env_float("CONSISTENCY_TOLERANCE", 0.02, minimum=0.0)  # relative hidden-state difference
 RETENTION_PROBE_DAYS = env_float("RETENTION_PROBE_DAYS", 90.0, minimum=0.0)
@@ -133,6 +145,9 @@ MAX_SERVERS_PER_CRAWL = env_int("MAX_SERVERS_PER_CRAWL", 10000, minimum=1)
 # a DHT client that answers no ping for this long is restarted (its crawl fails with that reason)
 DHT_UNRESPONSIVE_AFTER = env_float("DHT_UNRESPONSIVE_AFTER", 15.0, minimum=1.0)
 IS_REACHABLE_RATE = env_rate("IS_REACHABLE_RATE", "10/m")  # per client address; each check dials out
+# /api/v1/is_reachable (answered in front of Django, outside the page slots): at most this many dials in flight per
+# web process; a check beyond them is answered at once with 503 and Retry-After (explorer.api.reachability)
+IS_REACHABLE_CONCURRENCY = env_int("IS_REACHABLE_CONCURRENCY", 4, minimum=1)
 CRAWL_SOFT_TIME_LIMIT = env_float("CRAWL_SOFT_TIME_LIMIT", 120.0, minimum=5.0)
 
 # Operator alerting (rules, channels and silences are managed by staff at /alerts/ or with `manage.py alerts`)
@@ -146,6 +161,9 @@ ALERT_DELIVERY_LOST_AFTER = env_float("ALERT_DELIVERY_LOST_AFTER", 300.0, minimu
 ALERT_HTTP_TIMEOUT = env_float("ALERT_HTTP_TIMEOUT", 10.0, minimum=0.5)
 ALERT_TEST_RATE = env_rate("ALERT_TEST_RATE", "5/m")  # "send test notification" per operator
 TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org")
+# Outbound alert requests (P5): webhook, chat and Telegram requests reach public addresses only, unless the address is
+# in one of these networks (comma-separated CIDRs, e.g. "10.0.0.0/8,127.0.0.1"); empty: none (no private receivers)
+ALERT_ALLOWED_NETWORKS = env_networks("ALERT_ALLOWED_NETWORKS")
 RETENTION_ALERT_DAYS = env_float("RETENTION_ALERT_DAYS", 180.0, minimum=0.0)  # transitions and notifications
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -164,6 +182,31 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "alerts"
 LOGOUT_REDIRECT_URL = "overview"
 
+# Sign-in (P1): password guessing is locked out by django-axes on both /accounts/login/ and /admin/login/. After
+# SIGNIN_FAILURE_LIMIT failures in SIGNIN_LOCKOUT_MINUTES an address is locked out (any account), and so is an account
+# (from any address that has not signed in to it before: explorer.views.signin_policy), for SIGNIN_LOCKOUT_MINUTES.
+# The client address is REMOTE_ADDR only (the trusted-proxy layer in config.asgi already set it); forwarding headers
+# are never read here. Staff see attempts and lockouts in the admin (Axes) and `manage.py axes_list_attempts`;
+# `manage.py axes_reset_username NAME` lifts one early.
+SIGNIN_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+SIGNIN_LOCKOUT_MINUTES = env_float("SIGNIN_LOCKOUT_MINUTES", 15.0, minimum=1.0)
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = "explorer.views.signin_policy.lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "explorer.views.signin_policy.client_address"
+AXES_CLIENT_STR_CALLABLE = "explorer.views.signin_policy.client_str"  # log lines: username and address, escaped
+AXES_LOCKOUT_CALLABLE = "explorer.views.signin_lockout.lockout_response"  # the site's page, 429, for how long
+AXES_SENSITIVE_PARAMETERS = []  # the password is always masked; username and address are what staff need to see
+AXES_RESET_ON_SUCCESS = False  # failures count for their full period: a sign-in to one account wipes no guesses
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # guesses while locked do not extend the lockout
+AXES_VERBOSE = False  # no version banner from every process at start-up
+# Sessions end after SESSION_IDLE_SECONDS without a request (each request moves the expiry), and with the browser
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+
 # History retention: per-crawl aggregates are rolled up into hourly rows, hourly rows into daily rows.
 RETENTION_RAW_DAYS = env_float("RETENTION_RAW_DAYS", 7.0, minimum=0.0)
 RETENTION_HOURLY_DAYS = env_float("RETENTION_HOURLY_DAYS", 90.0, minimum=0.0)
@@ -177,9 +220,11 @@ RETENTION_NEVER_ONLINE_DAYS = env_float("RETENTION_NEVER_ONLINE_DAYS", 1.0, mini
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ROUTES = {
     "explorer.tasks.crawl": {"queue": "swarm"},
-    "explorer.tasks.probe_round": {"queue": "probes"},
-    "explorer.tasks.probe_now": {"queue": "probes"},
-    "explorer.tasks.consistency_round": {"queue": "probes"},
+    # on the Redis broker priority 0 is taken first and 9 last (kombu keeps one list per priority step and pops them
+    # in order): the probe worker runs scheduled rounds before any visitor's probe that waits (PROBE_REQUEST_QUEUE)
+    "explorer.tasks.probe_round": {"queue": "probes", "priority": 0},
+    "explorer.tasks.probe_now": {"queue": "probes", "priority": 9},
+    "explorer.tasks.consistency_round": {"queue": "probes", "priority": 0},
     # evaluate_alerts and deliver_notification run on the default queue ("celery")
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -212,6 +257,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# /metrics (P7; explorer.api.metrics): the public monitor's series and ours are public; the alerting series (alert
+# counts, each firing alert, channel names) only go to a scrape that sends `Authorization: Bearer <METRICS_TOKEN>`,
+# and to nobody while METRICS_TOKEN is unset (default).
+METRICS_TOKEN = env_metrics_token("METRICS_TOKEN")
+
 # Security headers on every response (Django's SecurityMiddleware and XFrameOptionsMiddleware, django-csp). Pages
 # load scripts only from our own static files: no inline script, no eval. Styles allow inline because Plotly injects
 # its stylesheet at run time; no stylesheet can run code.
@@ -230,18 +280,28 @@ CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
     "frame-ancestors": [NONE],
 }}
 
-# HTTPS=1 (the site is served over TLS, directly or behind a proxy that sets X-Forwarded-Proto): redirects plain
-# HTTP, sends HSTS and keeps cookies to TLS; `manage.py check --deploy` then passes with no warnings. Off by default,
-# so that `make run` works on http://127.0.0.1:8000/.
+# HTTPS=1 (the site is served over TLS, directly or behind a proxy in TRUSTED_PROXIES that sets X-Forwarded-Proto):
+# redirects plain HTTP, sends HSTS and keeps cookies to TLS; `manage.py check --deploy` then passes with no warnings.
+# Off by default, so that `make run` works on http://127.0.0.1:8000/. Whether a request came over TLS is the ASGI
+# scope's scheme, which only explorer.proxy_headers sets from X-Forwarded-Proto (no SECURE_PROXY_SSL_HEADER).
 HTTPS = env_bool("HTTPS", False)
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probes and scrapers inside the deployment
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+
+# Trusted proxies, request bodies, WebSockets (P4; explorer.proxy_headers, explorer.body_limit, explorer.consumers).
+# TRUSTED_PROXIES: addresses or CIDR networks of the reverse proxies in front of the site; only a request from one of
+# them has its client address taken from X-Forwarded-For and its scheme from X-Forwarded-Proto (default: none, the
+# headers are dropped). MAX_REQUEST_BODY: bytes a request body may have (413 beyond, before Django reads it).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+MAX_REQUEST_BODY = env_int("MAX_REQUEST_BODY", 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
+WS_RESYNC_INTERVAL = env_float("WS_RESYNC_INTERVAL", 5.0, minimum=0.0)  # seconds between full resyncs, per connection
+WS_CONNECTIONS_PER_ADDRESS = env_int("WS_CONNECTIONS_PER_ADDRESS", 20, minimum=1)  # per web process; 4429 beyond
 
 # Static files are served by WhiteNoise straight from the finders (no collectstatic step needed); Plotly's
 # JavaScript comes from the plotly package itself, never from a CDN.
@@ -280,10 +340,18 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_TZ = True
 
+# Logs (P6): the console handler redacts channel secrets of known shapes (explorer.secret_logs); urllib3 (under
+# requests) logs each request's path, which for Telegram holds the bot token, at DEBUG: it stays at INFO or above
+# (the higher of LOG_LEVEL and INFO) even with LOG_LEVEL=DEBUG.
+from explorer.secret_logs import at_least  # noqa: E402 (a floor module: no Django, no models)
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "filters": {"secrets": {"()": "explorer.secret_logs.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"urllib3": {"level": at_least(LOG_LEVEL, "INFO")}},
 }

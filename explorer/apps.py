@@ -1,5 +1,5 @@
 """App configuration for explorer: at start-up (never on import of the settings) the local state directory is
-made, VAR_DIR and its static folder."""
+made, VAR_DIR (readable by its owner only: config.var_dir) and its static folder."""
 
 from django.apps import AppConfig
 
@@ -11,5 +11,7 @@ class ExplorerConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        from config.var_dir import private_folder
+
+        private_folder(settings.VAR_DIR)
         settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
