@@ -25,6 +25,13 @@ def too_long(scope) -> bool:
 
 async def refuse(scope, send, headers: list[tuple[bytes, bytes]]) -> None:
     """Sends the 414 (plain text), with these extra headers (the security headers)."""
-    await send({"type": "http.response.start", "status": 414, "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(TOO_LONG)).encode()), *headers]})
-    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else TOO_LONG})
+    await send_refusal(scope, send, 414, TOO_LONG, headers)
+
+
+async def send_refusal(scope, send, status: int, body: bytes, headers: list[tuple[bytes, bytes]],
+                       content_type: bytes = b"text/plain; charset=utf-8") -> None:
+    """An answer made in front of Django (this 414, explorer.body_limit's 413): a short body saying why, with these
+    extra headers (the security headers); a HEAD gets the headers only."""
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", content_type), (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

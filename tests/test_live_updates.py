@@ -55,7 +55,9 @@ def test_a_delta_names_only_what_changed():
     assert len(gone["removed_servers"]) == 1 and gone["servers"] == {}
 
 
-def test_a_connecting_browser_gets_a_resync_first():
+def test_a_connecting_browser_gets_a_resync_first(settings):
+    settings.WS_RESYNC_INTERVAL = 0.0  # a resync asked for at once is answered (throttling: tests/test_ws_limits.py)
+
     async def scenario():
         communicator = WebsocketCommunicator(application, "/ws/swarm/", headers=ORIGIN)
         connected, _ = await communicator.connect()

@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.asgi import get_asgi_application
 
-from explorer.fast_path import with_fast_paths
+from config.asgi import build
 from explorer.crawls.ingest import store_crawl
 from swarm.snapshot import ServerState
 from tests.support.asgi import asgi_get
@@ -49,13 +49,13 @@ def test_the_asgi_fast_path_sends_what_the_view_sends(client):
 
 def test_with_https_required_the_fast_path_redirects_plain_http_and_sends_hsts_over_tls(client, settings):
     settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS = True, 3600
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # asgi_get's client: its X-Forwarded-Proto is believed
     store_crawl(snapshot(time.time(), [model([server(0, 0, 3)])]))
-    app = with_fast_paths(get_asgi_application())  # Django's middleware reads these settings when it is built
+    app = build(get_asgi_application())  # Django's middleware reads these settings when it is built
     status, headers, _ = async_to_sync(asgi_get)("/api/v1/state", [], app)
     assert status == 301 and headers["location"] == "https://testserver/api/v1/state"
 
-    view = client.get("/api/v1/state", HTTP_X_FORWARDED_PROTO="https")
+    view = client.get("/api/v1/state", secure=True)
     status, headers, body = async_to_sync(asgi_get)("/api/v1/state", [(b"x-forwarded-proto", b"https")], app)
     assert status == 200 and body == view.content
     assert headers["strict-transport-security"] == view["Strict-Transport-Security"] == "max-age=3600"

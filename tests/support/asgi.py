@@ -4,13 +4,14 @@ from asgiref.testing import ApplicationCommunicator
 
 
 async def asgi_get(path: str, headers: list[tuple[bytes, bytes]], app=None,
-                   query_string: bytes = b"") -> tuple[int, dict, bytes]:
-    """One HTTP request through an ASGI application (the project's own by default): status, headers, body."""
+                   query_string: bytes = b"", client: str = "127.0.0.1") -> tuple[int, dict, bytes]:
+    """One HTTP request through an ASGI application (the project's own by default), from this client address:
+    status, headers, body."""
     if app is None:
         from config.asgi import application as app
     scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": query_string,
              "headers": [(b"host", b"testserver"), *headers], "scheme": "http", "http_version": "1.1",
-             "server": ("testserver", 80), "client": ("127.0.0.1", 50000), "root_path": ""}
+             "server": ("testserver", 80), "client": (client, 50000), "root_path": ""}
     communicator = ApplicationCommunicator(app, scope)
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     start = await communicator.receive_output(10)
