@@ -7,7 +7,9 @@ worker thread, which capped one web process at a few dozen pages a second.
 The headers are the ones Django's views and middleware send (tests/test_state_document_serving.py and
 tests/test_page_fast_path.py compare them). Everything else goes to Django: a query string, a session cookie (a
 signed-in user), an unknown host, other methods, plain HTTP when HTTPS is required, a page not rendered yet or not
-known to be current. A URL longer than explorer.long_urls accepts gets its 414 here, before anything else.
+known to be current. A URL longer than explorer.long_urls accepts gets its 414 here, before anything else. A GET or
+HEAD of /api/v1/is_reachable/<peer_id> is answered here too (explorer.api.reachability_endpoint): its dial takes
+seconds, and must not hold one of Django's page slots meanwhile.
 
 A kept page not known to be current (the stored generation is asked once per PAGE_CACHE_SECONDS, or a new crawl
 came) is rendered again by one request of our own through Django, as a visitor who is not signed in would ask for it,
@@ -28,6 +30,7 @@ from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
 from explorer import long_urls
+from explorer.api import reachability_endpoint
 from explorer.api.state_cache import cached_state, rendered_state
 from explorer.rendered import REVALIDATE, RenderedBytes
 from explorer.views.page_cache import drop_unless_answered, expired, kept_page
@@ -61,18 +64,15 @@ def _built_headers(hsts: tuple | None) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def _proxy_ssl_header() -> Optional[bytes]:
-    """The request header SECURE_PROXY_SSL_HEADER names, as ASGI spells it (None when it is unset)."""
-    if not settings.SECURE_PROXY_SSL_HEADER:
-        return None
-    return settings.SECURE_PROXY_SSL_HEADER[0].removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
-
-
 def _is_secure(scope) -> bool:
-    if scope.get("scheme") == "https":
-        return True
-    header = _proxy_ssl_header()
-    return header is not None and _header(scope, header).split(",")[0].strip() == settings.SECURE_PROXY_SSL_HEADER[1]
+    """Whether the request came over TLS: the scope's scheme only (explorer.proxy_headers sets it from
+    X-Forwarded-Proto for a trusted proxy; no header is read here)."""
+    return scope.get("scheme") in ("https", "wss")
+
+
+def security_headers(scope) -> list[tuple[bytes, bytes]]:
+    """The security headers for an answer made in front of Django (a 414 or a 413), as Django would send them."""
+    return _security_headers(_is_secure(scope))
 
 
 def _header(scope, name: bytes) -> str:
@@ -83,6 +83,11 @@ def _plain_get(scope) -> bool:
     """A GET or HEAD without a query string, to an allowed host, that Django would not redirect to HTTPS."""
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or scope.get("query_string"):
         return False
+    return _for_this_site(scope)
+
+
+def _for_this_site(scope) -> bool:
+    """To an allowed host, and not one Django would redirect to HTTPS."""
     if settings.SECURE_SSL_REDIRECT and not _is_secure(scope):
         return False
     domain, _port = split_domain_port(_header(scope, b"host"))
@@ -125,7 +130,7 @@ async def _state(scope, send) -> None:
 async def _render_again(django_application, scope) -> None:
     """One GET of the page through Django with no cookie and no validators: shared_page keeps what it renders."""
     path = scope["path"]
-    kept = (b"host", _proxy_ssl_header())  # what the visitor's answer depends on; no cookie, no validators
+    kept = (b"host",)  # what the visitor's answer depends on (and the scheme); no cookie, no validators
     own = {**scope, "method": "GET", "headers": [item for item in scope["headers"] if item[0].lower() in kept]}
 
     asked, answered, etag = [], asyncio.Event(), []
@@ -184,6 +189,9 @@ def with_fast_paths(django_application):
     async def application(scope, receive, send):
         if scope["type"] == "http" and long_urls.too_long(scope):
             return await long_urls.refuse(scope, send, _security_headers(_is_secure(scope)))
+        peer_id = reachability_endpoint.peer_id_of(scope)
+        if peer_id is not None and _for_this_site(scope):  # a dial of seconds: never in a page slot
+            return await reachability_endpoint.serve(scope, send, peer_id, _security_headers(_is_secure(scope)))
         if scope["type"] == "http" and _plain_get(scope):
             if scope["path"] == STATE_PATH:
                 return await _state(scope, send)

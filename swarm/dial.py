@@ -2,10 +2,12 @@
 process (swarm.dht_reads.dial_peer) and is waited for as the crawler's reads are (swarm.dht_calls), so a DHT
 process that died or stopped answering is noticed the same way. A failed dial's reason is said in plain words
 (plain_reason): the p2p daemon's own text ("Connect failed. msg=routing: not found") means little to a server's
-operator."""
+operator, and none of it is sent on (the answer is public): an error we do not recognise gets a sentence of ours too,
+and its raw text goes to the log."""
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Optional
 
@@ -25,11 +27,15 @@ REASONS: tuple[tuple[str, str], ...] = (
     ("deadline exceeded", "the peer's address did not answer in time: a firewall may be dropping the connections"),
 )
 CHECK_TIMEOUT_PREFIX = "failed to connect in"  # swarm.dht_reads.dial_peer's own timeout message
+UNKNOWN_REASON = "could not connect to the peer (the connection failed for a reason we do not recognise)"
+MAX_REASON = 300  # characters; every reason above is shorter
+
+logger = logging.getLogger(__name__)
 
 
 def plain_reason(raw: Optional[str], timeout: float) -> Optional[str]:
-    """A dial error (as swarm.dht_reads.dial_peer returns it) in plain words; an unknown one keeps its text after a
-    plain prefix. None stays None (the dial succeeded)."""
+    """A dial error (as swarm.dht_reads.dial_peer returns it) in plain words of ours, never the error's own text (an
+    unknown one gets UNKNOWN_REASON). None stays None (the dial succeeded)."""
     if raw is None:
         return None
     text = raw.lower()
@@ -39,8 +45,7 @@ def plain_reason(raw: Optional[str], timeout: float) -> Optional[str]:
     for needle, reason in REASONS:
         if needle in text:
             return reason
-    detail = raw.removeprefix("Connect failed. msg=").strip()
-    return f"could not connect to the peer: {detail}"[:300]
+    return UNKNOWN_REASON
 
 
 def check_reachable(peer_id: str, initial_peers: list[str], timeout: float) -> tuple[bool, str | None]:
@@ -57,4 +62,9 @@ def check_reachable(peer_id: str, initial_peers: list[str], timeout: float) -> t
     except DHTUnavailable as error:
         discard_dht(dht, str(error))
         raise
-    return ok, None if ok else plain_reason(raw, timeout)
+    if ok:
+        return True, None
+    reason = plain_reason(raw, timeout)
+    if reason == UNKNOWN_REASON:
+        logger.info("dialling %s failed for a reason not in swarm.dial.REASONS: %r", peer_id, str(raw)[:MAX_REASON])
+    return False, reason[:MAX_REASON]

@@ -1,0 +1,132 @@
+"""/api/v1/is_reachable's answer, the same whether the ASGI endpoint in front of Django
+(explorer.api.reachability_endpoint) or the Django view asks: the rate limit per client address, the peer id's
+check, a cap on the dials in flight in this process (IS_REACHABLE_CONCURRENCY: a check beyond it is refused at once,
+not queued) and every message a short sentence of ours, never an error's own text."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Optional
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest
+
+from explorer.ratelimits import retry_after
+from swarm.dial import check_reachable
+from swarm.records import is_valid_peer_id
+
+logger = logging.getLogger(__name__)
+
+RATE_GROUP = "api-v1-is-reachable"  # django-ratelimit's group: the counters the Django view has always used
+NO_ADDRESS = "no-client-address"  # the one counter of the requests whose server gave no client address
+MAX_MESSAGE = 300  # characters
+MAX_LOGGED = 1000  # characters of an error's text in the log
+INVALID = "not a valid peer id (expected a base58 libp2p peer id)"
+BUSY = "too many checks under way, try again in a few seconds"
+NO_CHECK = "could not run the check: this monitor cannot reach the swarm right now; try again in a minute"
+
+
+def too_many_from(rate: str) -> str:
+    return f"too many checks from your address (limit {rate}); try again later"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]  # {"success", "message", "your_ip"}: the public monitor's contract
+    retry_after: Optional[int] = None
+
+
+def _answer(status: int, success: bool, message: Optional[str], your_ip: str,
+            retry_after_s: Optional[int] = None) -> Answer:
+    message = None if message is None else message[:MAX_MESSAGE]
+    return Answer(status, {"success": success, "message": message, "your_ip": your_ip}, retry_after_s)
+
+
+class DialCap:
+    """Dials in flight in this process, at most `limit` at once (a check that finds them all taken is refused rather
+    than queued), across threads and event loops; each runs on a thread of a pool as large as the limit, so a dial
+    never waits for a thread behind other work."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pool_size = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def take(self, limit: int) -> Optional[ThreadPoolExecutor]:
+        """The pool to dial on, with one dial counted; None when `limit` dials are already in flight."""
+        with self._lock:
+            if self._in_flight >= limit:
+                return None
+            if self._pool is None or self._pool_size != limit:  # the first dial, or the setting changed (tests)
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)  # its dials in flight finish, and its threads end
+                self._pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="is-reachable")
+                self._pool_size = limit
+            self._in_flight += 1
+            return self._pool
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+
+dials = DialCap()
+
+
+def _counted(your_ip: str) -> Optional[int]:
+    """Counts this check against the address's rate (django-ratelimit's "ip" key, as the view always did): None when
+    allowed, else Retry-After's seconds."""
+    request = HttpRequest()
+    request.method = "GET"
+    if your_ip:
+        request.META["REMOTE_ADDR"] = your_ip
+        return retry_after(request, RATE_GROUP, settings.IS_REACHABLE_RATE)
+    return retry_after(request, RATE_GROUP, settings.IS_REACHABLE_RATE, key=lambda _group, _request: NO_ADDRESS)
+
+
+def _dial(peer_id: str, timeout: float) -> tuple[bool, Optional[str]]:
+    """On a thread of the cap's pool: the dial, then the cap's place given back (also when the caller went away)."""
+    from explorer.crawls.crawling import initial_peers  # reads settings, may import petals: off the event loop
+
+    try:
+        return check_reachable(peer_id, initial_peers(), timeout)
+    finally:
+        dials.give_back()
+
+
+async def answer(peer_id: str, your_ip: str) -> Answer:
+    """Checks the peer now from this process's DHT client, unless the address is over its rate, the peer id is not
+    one, or IS_REACHABLE_CONCURRENCY dials are in flight."""
+    wait = await sync_to_async(_counted, thread_sensitive=False)(your_ip)
+    if wait is not None:
+        return _answer(429, False, too_many_from(settings.IS_REACHABLE_RATE), your_ip, wait)
+    if not is_valid_peer_id(peer_id):
+        return _answer(400, False, INVALID, your_ip)
+    timeout = settings.REACHABILITY_TIMEOUT
+    pool = dials.take(settings.IS_REACHABLE_CONCURRENCY)
+    if pool is None:
+        return _answer(503, False, BUSY, your_ip, max(1, math.ceil(timeout)))
+    try:
+        dialled = asyncio.get_running_loop().run_in_executor(pool, partial(_dial, peer_id, timeout))
+    except BaseException:
+        dials.give_back()
+        raise
+    try:
+        ok, message = await asyncio.shield(dialled)  # a caller that goes away leaves the dial to finish and count
+    except Exception as error:  # our DHT client could not start, died or stopped answering: its text stays here
+        logger.warning("is_reachable could not dial %r: %r", peer_id, str(error)[:MAX_LOGGED])
+        return _answer(503, False, NO_CHECK, your_ip)
+    return _answer(200, ok, message, your_ip)
