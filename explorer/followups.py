@@ -29,8 +29,9 @@ def request_evaluation() -> None:
 
 
 def queue_probe(probe_id: int) -> None:
-    """A visitor's on-demand probe (queue "probes"); a broker that is away is the caller's error to show."""
-    current_app.send_task(PROBE_NOW_TASK, (probe_id,))
+    """A visitor's on-demand probe (queue "probes", behind the scheduled rounds: CELERY_TASK_ROUTES' priorities), never
+    run once PROBE_REQUEST_EXPIRY seconds have passed; a broker that is away is the caller's error to show."""
+    current_app.send_task(PROBE_NOW_TASK, (probe_id,), expires=settings.PROBE_REQUEST_EXPIRY)
 
 
 def queue_deliveries(delivery_ids: list[int], countdown: float = 0.0) -> None:

@@ -1,7 +1,7 @@
 """Celery tasks: the periodic crawl (queue "swarm", a solo-pool worker that keeps one DHT client), probes (queue
-"probes", a solo-pool worker of their own, so a slow probe never delays a crawl), retention, and on the default
-queue alert evaluations and notification deliveries. Their names are explorer.followups' (other code queues them by
-name) and their limits explorer.budgets'.
+"probes", a solo-pool worker of their own, so a slow probe never delays a crawl; scheduled rounds are taken before
+visitors' probes, by priority), retention, and on the default queue alert evaluations and notification deliveries.
+Their names are explorer.followups' (other code queues them by name) and their limits explorer.budgets'.
 
 The solo pool enforces no Celery time limit; a probe keeps its own (PROBE_TIMEOUT cuts every step it takes)."""
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from celery import shared_task
-from celery.signals import worker_shutdown, worker_shutting_down
+from celery.signals import task_revoked, worker_shutdown, worker_shutting_down
 
 from explorer import followups
 from explorer.alerting.delivery import attempt_delivery
@@ -18,7 +18,7 @@ from explorer.alerting.runs import evaluate_exclusively
 from explorer.budgets import budget
 from explorer.crawls.crawling import WORKER_STOPPING, crawl_exclusively
 from explorer.crawls.retention import apply_retention as apply_retention_now
-from explorer.probes import probing
+from explorer.probes import probing, visitor_probes
 
 
 def _limits(run: str) -> dict:
@@ -35,7 +35,9 @@ def crawl() -> int | None:
 
 @shared_task(name=followups.PROBE_ROUND_TASK, **_limits("probe round"))
 def probe_round() -> list[int] | None:
-    """A route probe and per-server probes for every served model; None when another round was running."""
+    """A route probe and per-server probes for every served model; None when another round was running. Visitor
+    probes that expired unrun are marked so first (their watchers get a result even if nobody asks again)."""
+    visitor_probes.sweep_requested_probes()
     probes = probing.round_exclusively(probing.probe_round, "probe round")
     return None if probes is None else [probe.pk for probe in probes]
 
@@ -48,9 +50,18 @@ def consistency_round() -> list[int] | None:
 
 @shared_task(name=followups.PROBE_NOW_TASK, **_limits("probe now"))
 def probe_now(probe_id: int) -> int | None:
-    """Runs one queued on-demand probe (a visitor's "probe this server"), with live progress."""
-    stored = probing.run_requested_probe(probe_id)
+    """Runs one queued on-demand probe (a visitor's "probe this server"), with live progress; None when it was not
+    run (expired, or no longer queued)."""
+    stored = visitor_probes.run_requested_probe(probe_id)
     return None if stored is None else stored.pk
+
+
+@task_revoked.connect
+def _expired_probe_request(sender=None, request=None, expired: bool = False, **_kwargs) -> None:
+    """A visitor's probe whose task expired before the worker took it (PROBE_REQUEST_EXPIRY) is marked expired at
+    once, so that its server's slot and the site's queue are free and its WebSocket gets a result."""
+    if expired and getattr(sender, "name", None) == followups.PROBE_NOW_TASK and request is not None and request.args:
+        visitor_probes.expire_requested_probe(int(request.args[0]))
 
 
 @shared_task(name=followups.RETENTION_TASK, **_limits("retention"))

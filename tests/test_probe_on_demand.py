@@ -148,4 +148,4 @@ def test_a_visitor_probe_that_no_worker_finished_does_not_block_the_next_request
 
     assert reply["created"] is True and reply["id"] != lost.pk
     lost.refresh_from_db()
-    assert lost.status == Probe.Status.FAILED and lost.error.startswith("abandoned")
+    assert lost.status == Probe.Status.FAILED and lost.error.startswith("expired")  # never started: PROBE_REQUEST_EXPIRY

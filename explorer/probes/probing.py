@@ -1,5 +1,6 @@
 """Runs probes for the explorer: which models can be probed and from which files, scheduled rounds (a route probe
 and per-server probes per model), consistency rounds, on-demand probes with live progress; every outcome stored.
+Visitors' requests for on-demand probes are bounded in explorer.probes.visitor_probes.
 
 Both the Celery tasks (queue "probes") and `manage.py probe` come through here.
 """
@@ -10,7 +11,6 @@ import json
 import logging
 import threading
 import time
-from datetime import timedelta
 from typing import Callable, Optional, Sequence
 
 from asgiref.sync import async_to_sync
@@ -24,13 +24,12 @@ from explorer.followups import request_evaluation
 from explorer.locks import exclusively
 from explorer.models import ConsistencyCheck, Model, ModelStat, Probe, Server
 from explorer.models.swarm import ServerStates
-from explorer.probes.storing import probe_json, store_consistency, store_probe
+from explorer.probes.storing import store_consistency, store_probe
 from swarm.probe_result import ConsistencyResult, ProbeKind, ProbeResult, ProbeStatus
 
 logger = logging.getLogger(__name__)
 
 PROBE_LOCK_KEY = "swarm-explorer:probe-round-lock"
-ABANDONED_AFTER_TIMEOUTS = 10  # a visitor's probe still pending after this many probe time limits was lost
 _recent_failures: dict[tuple[str, str], float] = {}  # (dht_prefix, peer_id) -> until (monotonic)
 _failures_lock = threading.Lock()
 
@@ -172,39 +171,7 @@ def consistency_round(prefixes: Optional[Sequence[str]] = None) -> list[Consiste
     return [run_consistency_now(prefix) for prefix in (prefixes if prefixes is not None else models_to_probe())]
 
 
-# on-demand probes ---------------------------------------------------------------------------------------------------
-def request_server_probe(server: Server) -> tuple[Probe, bool]:
-    """The queued or running visitor probe of this server, or a new queued one (True when new)."""
-    from django.utils import timezone
-
-    pending = Probe.objects.filter(model=server.model, target=server.peer, trigger=Probe.Trigger.VISITOR,
-                                   status__in=[Probe.Status.QUEUED, Probe.Status.RUNNING])
-    # a probe worker that died (or a queue that was purged) leaves a pending probe behind: it must not block forever
-    pending.filter(started_at__lt=timezone.now() - timedelta(seconds=ABANDONED_AFTER_TIMEOUTS * settings.PROBE_TIMEOUT)
-                   ).update(status=Probe.Status.FAILED, error="abandoned: no probe worker finished it")
-    if (current := pending.first()) is not None:
-        return current, False
-    probe = Probe.objects.create(model=server.model, kind=Probe.Kind.SERVER, trigger=Probe.Trigger.VISITOR,
-                                 target=server.peer, status=Probe.Status.QUEUED, started_at=timezone.now(),
-                                 tokens_requested=settings.PROBE_TOKENS)
-    return probe, True
-
-
-def run_requested_probe(probe_id: int) -> Optional[Probe]:
-    """Runs a queued on-demand probe, pushing its progress to the probe's WebSocket group."""
-    probe = Probe.objects.select_related("model", "target").filter(pk=probe_id, status=Probe.Status.QUEUED).first()
-    if probe is None:
-        return None
-    probe.status = Probe.Status.RUNNING
-    probe.save(update_fields=["status"])
-    publish_progress(probe.pk, "running", {})
-    stored = run_probe_now(probe.model.dht_prefix, through=probe.target.peer_id if probe.target_id else None,
-                           trigger=Probe.Trigger.VISITOR, probe=probe,
-                           on_progress=lambda stage, data: publish_progress(probe.pk, stage, data))
-    publish_progress(stored.pk, "result", {"probe": probe_json(stored)})
-    return stored
-
-
+# on-demand probes (explorer.probes.visitor_probes queues and runs them) ---------------------------------------------
 def publish_progress(probe_id: int, stage: str, data: dict) -> None:
     layer = get_channel_layer()
     if layer is None:

@@ -1,8 +1,10 @@
 """POST /servers/<peer_id>/probe: a visitor asks for a probe through one server now (rate-limited per address).
 
 Answers 202 with the probe's id and its progress WebSocket (JSON clients: static/explorer/probe.js), or redirects back
-to the server page (a plain form post, without JavaScript). One pending visitor probe per server: asking again while
-it waits returns the same probe. A refusal (too many requests, a server that is not online, no such server) is JSON
+to the server page (a plain form post, without JavaScript). One visitor probe per server at a time
+(explorer.probes.visitor_probes): asking again while it waits, or within PROBE_SERVER_COOLDOWN after it finished,
+returns that probe ("created": false, "again_in": seconds left of the cool-down). A refusal (too many requests from
+one address: 429; the site's queue of visitor probes full: 503; a server that is not online, no such server) is JSON
 for JSON clients and a page in the site's layout for a plain form post, with the same status (and Retry-After).
 """
 
@@ -17,10 +19,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from explorer.followups import queue_probe
 from explorer.models import Server
 from explorer.models.swarm import ServerStates
-from explorer.probes import probing
+from explorer.probes.visitor_probes import ProbeRefused, request_server_probe
 from explorer.ratelimits import retry_after
 from swarm.records import is_valid_peer_id
 
@@ -60,10 +61,12 @@ def request_probe(request, peer_id: str):
     if server.state != ServerStates.ONLINE:
         return _refused(request, 409, f"the server is {server.state} on {dht_prefix[:64]}, so there is nothing to "
                                       f"probe", peer_id)
-    probe, created = probing.request_server_probe(server)
-    if created:
-        queue_probe(probe.pk)
+    try:
+        requested = request_server_probe(server)
+    except ProbeRefused as refusal:
+        return _refused(request, refusal.status, refusal.message, peer_id, refusal.retry_after)
+    probe = requested.probe
     if _wants_json(request):
-        return JsonResponse({"id": probe.pk, "status": probe.status, "created": created,
-                             "ws": f"/ws/probes/{probe.pk}/"}, status=202)
+        return JsonResponse({"id": probe.pk, "status": probe.status, "created": requested.created,
+                             "again_in": requested.again_in, "ws": f"/ws/probes/{probe.pk}/"}, status=202)
     return HttpResponseRedirect(f"{reverse('server', args=[peer_id])}?probe={probe.pk}#probe")

@@ -110,13 +110,21 @@ def beat_argv(tmp_path: Path) -> list[str]:
     return celery_argv(beat_args(str(tmp_path / "beat-schedule")))
 
 
+def queue_lists(queue: str) -> list[str]:
+    """The Redis lists that hold a queue's messages: kombu keeps one per priority step (`queue`, `queue\\x06\\x163`,
+    ...; CELERY_TASK_ROUTES gives visitor probes a priority of their own)."""
+    from kombu.transport.redis import PRIORITY_STEPS, Channel
+
+    return [queue] + [f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS if step]
+
+
 @contextmanager
 def celery_worker(queue: str, swarm_peers, redis_url, tmp_path, **extra_env):
     """A real `celery worker` on one queue (solo pool, as in production) against the test database; yields
     (process, log path). Messages left in the queue by earlier tests (or runs) are dropped first."""
     import redis
 
-    redis.Redis.from_url(redis_url).delete(queue)
+    redis.Redis.from_url(redis_url).delete(*queue_lists(queue))
     with child(worker_argv(queue, f"test-{queue}"), tmp_path / f"worker-{queue}.log",
                child_env(swarm_peers, redis_url, tmp_path, **extra_env), "celery worker", ready=WORKER_READY,
                timeout=120, grace=30) as started:
