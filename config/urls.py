@@ -12,6 +12,7 @@ from explorer.views.overview import overview
 from explorer.views.probe_request import request_probe
 from explorer.views.rejected import rejected_records
 from explorer.views.server_page import server_page
+from explorer.views.signin_lockouts import signin_lockouts
 
 urlpatterns = [
     path("", overview, name="overview"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("alerts/", include("explorer.views.alerts.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/lockouts/", signin_lockouts, name="signin-lockouts"),  # staff: failed sign-ins, locks
     path("admin/", admin.site.urls),
     path("", include("explorer.api.urls")),
 ]

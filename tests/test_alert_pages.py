@@ -24,7 +24,9 @@ def staff() -> Client:
     return client
 
 
-def test_the_overview_shows_firing_and_held_alerts_deliveries_and_transitions_with_swarm_strings_escaped(staff):
+def test_the_overview_shows_firing_and_held_alerts_deliveries_and_transitions_with_swarm_strings_escaped(staff,
+                                                                                                         settings):
+    settings.ALERT_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receiver listens on loopback, refused by default
     with HttpReceiver() as receiver:
         hook = AlertChannel.objects.create(kind="webhook", name="hook", config={
             "url": receiver.script("/hook", 503, 200), "secret": "s" * 20})
@@ -80,13 +82,14 @@ def test_test_notifications_are_rate_limited_per_operator(settings):
     assert AlertDelivery.objects.filter(notification__kind="test").count() == 2
 
 
-def test_metrics_count_alerts_by_state_and_show_disabled_channels(client):
+def test_metrics_count_alerts_by_state_and_show_disabled_channels(client, settings):
+    settings.METRICS_TOKEN = "scrape-token-0123456789abcdef"  # the alerting series go to the operator's scrape only
     AlertChannel.objects.create(kind="slack", name="chat", config={"url": "https://chat.example/x"}, enabled=False)
     rule("model_broken")
     rule("model_degraded", grace_s=600)
     crawl(0, broken("m"))
     evaluate(0)
-    text = client.get("/metrics").content.decode()
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-0123456789abcdef").content.decode()
     assert 'swarm_explorer_alerts{state="firing"} 1.0' in text and 'swarm_explorer_alerts{state="pending"} 1.0' in text
     assert 'swarm_explorer_alert_firing{model="m",peer_id="",rule="model_broken"} 1.0' in text
     assert 'swarm_explorer_alert_channel_enabled{channel="chat",kind="slack"} 0.0' in text

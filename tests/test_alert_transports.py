@@ -27,6 +27,7 @@ def delivery_settings(settings):
     settings.ALERT_RETRY_BACKOFF = 10.0
     settings.ALERT_DELIVERY_ATTEMPTS = 3
     settings.ALERT_HTTP_TIMEOUT = 5.0
+    settings.ALERT_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receivers listen on loopback, refused by default
 
 
 def deliver_to(channel: AlertChannel, text: str = "m — 1 firing\n\nFIRING: model broken — blocks 0–5",
@@ -101,9 +102,25 @@ def test_a_410_disables_the_channel_with_the_reason_and_its_queued_deliveries_ar
     assert attempt_delivery(first.pk).status == "failed"
     hook.refresh_from_db()
     assert not hook.enabled and hook.disabled_at is not None
-    assert hook.disabled_reason.startswith("410 Gone from 127.0.0.1: this hook was deleted")
+    assert hook.disabled_reason.startswith(f"410 Gone from 127.0.0.1 (delivery #{first.pk}, ")
     assert attempt_delivery(second.pk).status == "skipped"
     assert len(receiver.at("/gone")) == 1
+
+
+def test_neither_the_receivers_body_nor_its_reason_phrase_is_stored_only_the_code_and_its_standard_phrase(receiver):
+    url = receiver.script("/leaky", 403, 503, body=b"<html>internal-token=abc123 <script>x()</script>",
+                          reason="Denied internal-host=10.1.2.3")
+    hook = channel("slack", url=url)
+    assert attempt_delivery(deliver_to(hook).pk).status == "failed"  # 403: permanent, the channel is disabled
+    hook.refresh_from_db()
+    reason = hook.disabled_reason
+    assert reason.startswith("403 Forbidden from 127.0.0.1 (delivery #")
+    AlertChannel.objects.filter(pk=hook.pk).update(enabled=True, disabled_reason="")
+    assert attempt_delivery(deliver_to(hook).pk).status == "retrying"  # 503: transient
+    errors = list(DeliveryAttempt.objects.order_by("id").values_list("error", flat=True))
+    assert errors == ["403 Forbidden from 127.0.0.1", "503 Service Unavailable from 127.0.0.1"]
+    stored = " ".join([*AlertDelivery.objects.values_list("last_error", flat=True), reason])
+    assert "internal" not in stored and "script" not in stored and "Denied" not in stored
 
 
 def test_a_receiver_that_is_not_listening_is_a_transient_failure():
@@ -147,6 +164,14 @@ def test_telegram_sends_plain_text_to_the_bot_api_and_keeps_its_error_descriptio
     bot.refresh_from_db()
     assert not bot.enabled and "400 Bad Request from 127.0.0.1: Bad Request: chat not found" in bot.disabled_reason
     assert TOKEN not in bot.disabled_reason  # the token is in the URL; errors name the host only
+
+    receiver.script(f"/bot{TOKEN}/sendMessage", 403, body=json.dumps(
+        {"ok": False, "description": "Forbidden:\x1b[31m bot\nwas\u200b blocked " + "x" * 500}).encode())
+    AlertChannel.objects.filter(pk=bot.pk).update(enabled=True)
+    attempt_delivery(deliver_to(bot).pk)
+    said = DeliveryAttempt.objects.latest("id").error
+    assert said.startswith("403 Forbidden from 127.0.0.1: Forbidden: [31m bot was blocked xxx")
+    assert said.isprintable() and len(said) == len("403 Forbidden from 127.0.0.1: ") + 200
 
 
 def test_email_arrives_at_a_real_smtp_server_with_the_title_as_subject(settings):

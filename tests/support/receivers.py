@@ -31,6 +31,7 @@ class Script:
     codes: list[int]  # one per request; the last one repeats
     headers: dict = field(default_factory=dict)
     body: bytes = b"ok"
+    reason: Optional[str] = None  # the status line's phrase; None: the standard one
 
 
 class HttpReceiver:
@@ -50,7 +51,7 @@ class HttpReceiver:
                     script = receiver.scripts.get(self.path.split("?")[0], Script([200]))
                     served = sum(1 for item in receiver.requests if item.path == self.path) - 1
                     code = script.codes[min(served, len(script.codes) - 1)]
-                self.send_response(code)
+                self.send_response(code, script.reason)
                 for name, value in script.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(script.body)))
@@ -66,8 +67,9 @@ class HttpReceiver:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server.server_port}{path}"
 
-    def script(self, path: str, *codes: int, headers: Optional[dict] = None, body: bytes = b"ok") -> str:
-        self.scripts[path] = Script(list(codes), headers or {}, body)
+    def script(self, path: str, *codes: int, headers: Optional[dict] = None, body: bytes = b"ok",
+               reason: Optional[str] = None) -> str:
+        self.scripts[path] = Script(list(codes), headers or {}, body, reason)
         return self.url(path)
 
     def at(self, path: str) -> list[Received]:

@@ -1,15 +1,18 @@
-"""Configuration fields and cleaners that several channel kinds use: the URL to POST to, and text that must match a
-pattern. A cleaner returns the value to store or raises ValueError with what is wrong."""
+"""Configuration fields and cleaners that several channel kinds use: the URL to POST to (whose host must be an
+address outbound alerts may reach, see address_guard), and text that must match a pattern. A cleaner returns the
+value to store or raises ValueError with what is wrong."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from explorer.alerting.transports.address_guard import ForbiddenAddress, check_host
 from explorer.alerting.transports.declaration import ConfigField
 from explorer.alerting.transports.http import host_of
 
@@ -26,6 +29,15 @@ def clean_url(value: Any) -> str:
         _http_url(text)
     except ValidationError:
         raise ValueError("must be an http:// or https:// URL") from None
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        raise ValueError("must be an http:// or https:// URL") from None
+    try:
+        check_host(host, port)
+    except ForbiddenAddress as refused:
+        raise ValueError(str(refused)) from None
     return text
 
 

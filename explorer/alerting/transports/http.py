@@ -1,19 +1,34 @@
 """POSTing to a receiver over HTTP, with its answer sorted into delivered, transient (5xx, 429, no connection,
-timeouts: retry) and permanent (any other 4xx: the channel is misconfigured). Errors name the host, never the
-whole URL, which for chat webhooks is itself the secret."""
+timeouts: retry) and permanent (any other 4xx, or an address outbound alerts may not reach: the channel is
+misconfigured). Errors name the host, never the whole URL, which for chat webhooks is itself the secret, and never
+carry the receiver's body or reason phrase: the status code and its standard phrase only."""
 
 from __future__ import annotations
 
 import json
-from typing import Optional
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 
+from explorer.alerting.transports.address_guard import ForbiddenAddress
 from explorer.alerting.transports.base import DeliveryError
+from explorer.alerting.transports.guarded_connection import guarded_session
 
 USER_AGENT = "SwarmExplorer-Alerts/1"
+MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's body read at most (only a known API's answer is ever parsed)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a receiver answered: the status, the headers and the first MAX_ANSWER_BYTES of its body."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes
 
 
 def host_of(url: str) -> str:
@@ -23,8 +38,8 @@ def host_of(url: str) -> str:
         return "the receiver"
 
 
-def _retry_after(response: requests.Response) -> Optional[float]:
-    value = response.headers.get("Retry-After", "")
+def _retry_after(answer: Answer) -> Optional[float]:
+    value = answer.headers.get("Retry-After", "")
     try:
         seconds = float(value)
     except ValueError:
@@ -32,25 +47,40 @@ def _retry_after(response: requests.Response) -> Optional[float]:
     return seconds if 0 <= seconds <= 24 * 3600 else None
 
 
-def _excerpt(response: requests.Response) -> str:
-    return " ".join(response.text[:200].split())
+def status_words(code: int) -> str:
+    """"404 Not Found": the code and its standard phrase (not the receiver's), or the code alone when unknown."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
 
 
-def raise_for_answer(response: requests.Response, url: str, detail: Optional[str] = None) -> int:
-    code = response.status_code
+def raise_for_answer(answer: Answer, url: str, detail: Optional[str] = None) -> int:
+    """The status code of a 2xx answer; DeliveryError otherwise. `detail`: text of a known API (Telegram's)."""
+    code = answer.status_code
     if 200 <= code < 300:
         return code
-    said = detail if detail is not None else _excerpt(response)
-    where = f"{code} {response.reason or ''} from {host_of(url)}".replace("  ", " ") + (f": {said}" if said else "")
+    where = f"{status_words(code)} from {host_of(url)}" + (f": {detail}" if detail else "")
     if code == 429:
-        raise DeliveryError(where, status_code=code, retry_after=_retry_after(response))
+        raise DeliveryError(where, status_code=code, retry_after=_retry_after(answer))
     raise DeliveryError(where, permanent=400 <= code < 500, status_code=code)
 
 
-def post(url: str, body: bytes, headers: Optional[dict] = None) -> requests.Response:
+def post(url: str, body: bytes, headers: Optional[dict] = None) -> Answer:
+    """POSTs once (no redirects followed, no proxies) to an address outbound alerts may reach."""
     try:
-        return requests.post(url, data=body, timeout=settings.ALERT_HTTP_TIMEOUT, allow_redirects=False,
-                             headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})})
+        with guarded_session() as session:
+            with session.post(url, data=body, timeout=settings.ALERT_HTTP_TIMEOUT, allow_redirects=False,
+                              stream=True, headers={"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                                                    **(headers or {})}) as response:
+                read = b""
+                for chunk in response.iter_content(8192):
+                    read += chunk
+                    if len(read) >= MAX_ANSWER_BYTES:
+                        break
+                return Answer(response.status_code, response.headers, read[:MAX_ANSWER_BYTES])
+    except ForbiddenAddress as refused:
+        raise DeliveryError(f"refused to connect to {host_of(url)}: {refused}", permanent=True) from None
     except requests.Timeout:
         raise DeliveryError(f"{host_of(url)} did not answer within {settings.ALERT_HTTP_TIMEOUT:g} s") from None
     except requests.RequestException as error:
@@ -58,5 +88,4 @@ def post(url: str, body: bytes, headers: Optional[dict] = None) -> requests.Resp
 
 
 def post_json(url: str, document: dict, headers: Optional[dict] = None) -> int:
-    response = post(url, json.dumps(document).encode(), headers)
-    return raise_for_answer(response, url)
+    return raise_for_answer(post(url, json.dumps(document).encode(), headers), url)

@@ -1,5 +1,6 @@
 """Telegram channel: the Bot API's sendMessage as plain text (no parse mode, so nothing in it is markup). The API's
-address is TELEGRAM_API_URL; its JSON error description is kept in the delivery's error."""
+address is TELEGRAM_API_URL (checked like a channel URL when connecting); the JSON error description of the Bot API
+is kept in the delivery's error, reduced to printable text and capped."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from explorer.alerting.transports.fields import matching
 from explorer.alerting.transports.http import post, raise_for_answer
 
 TELEGRAM_TEXT_LIMIT = 4096
+DESCRIPTION_LIMIT = 200
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 _CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,64})$")
 
@@ -23,19 +25,33 @@ class TelegramTransport(Transport):
         url = f"{settings.TELEGRAM_API_URL.rstrip('/')}/bot{self.config['bot_token']}/sendMessage"
         body = {"chat_id": self.config["chat_id"], "text": f"{message.title}\n\n{message.text}"[:TELEGRAM_TEXT_LIMIT],
                 "disable_web_page_preview": True}
-        response = post(url, json.dumps(body).encode())
+        answer = post(url, json.dumps(body).encode())
+        document = _document(answer.body)
         try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        detail = str(answer.get("description", ""))[:200] if isinstance(answer, dict) else ""
-        try:
-            return raise_for_answer(response, url, detail)
+            return raise_for_answer(answer, url, description(document))
         except DeliveryError as error:
-            retry_after = (answer.get("parameters") or {}).get("retry_after") if isinstance(answer, dict) else None
-            if error.retry_after is None and isinstance(retry_after, (int, float)):
+            parameters = document.get("parameters")
+            retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+            number = isinstance(retry_after, (int, float)) and not isinstance(retry_after, bool)
+            if error.retry_after is None and number and 0 <= retry_after <= 24 * 3600:
                 error.retry_after = float(retry_after)
             raise
+
+
+def _document(body: bytes) -> dict:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def description(document: dict) -> str:
+    """The Bot API's error description ("Bad Request: chat not found"): printable characters, one line, capped."""
+    said = document.get("description")
+    if not isinstance(said, str):
+        return ""
+    return " ".join("".join(char if char.isprintable() else " " for char in said).split())[:DESCRIPTION_LIMIT]
 
 
 def _chat(config: dict) -> str:
