@@ -1,10 +1,11 @@
 """Django admin for what operators may need beyond the /alerts/ pages: accounts (Django's own), and the alerting
-rows, with the history read-only."""
+rows, with the history read-only; channels through the staff pages' form (validated alike, secrets write-only)."""
 
-from django import forms
 from django.contrib import admin
 
-from explorer.alerting.transports import kind_choices, kind_label
+from explorer.alerting.channel_config import target
+from explorer.alerting.forms import ChannelForm
+from explorer.alerting.transports import kind_label
 from explorer.models import Alert, AlertChannel, AlertNotification, AlertRule, Silence
 
 
@@ -14,23 +15,37 @@ class AlertRuleAdmin(admin.ModelAdmin):
     list_filter = ("kind", "enabled")
 
 
-class AlertChannelForm(forms.ModelForm):
-    kind = forms.ChoiceField(choices=kind_choices)  # the declared kinds (explorer.alerting.transports)
+class AlertChannelForm(ChannelForm):
+    """The staff pages' channel form (the kind's declared fields, cleaned and checked as there and by the command,
+    secrets write-only), plus what only the admin edits; the configuration's JSON is never shown."""
 
-    class Meta:
-        model = AlertChannel
-        fields = "__all__"
+    class Meta(ChannelForm.Meta):
+        fields = ["kind", "name", "enabled", "disabled_reason", "disabled_at"]
 
 
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
     form = AlertChannelForm
-    list_display = ("name", "kind_label", "enabled", "disabled_reason")
+    list_display = ("name", "kind_label", "delivers_to", "enabled", "disabled_reason")
     list_filter = ("kind", "enabled")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = AlertChannelForm.Meta.fields  # the model's; the config fields are added per instance
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        config = [name for name in AlertChannelForm(instance=obj).fields if name not in AlertChannelForm.Meta.fields]
+        return [(None, {"fields": ["kind", "name"]}),
+                ("Configuration (only the chosen kind's fields are read)", {"fields": config}),
+                ("State", {"fields": ["enabled", "disabled_reason", "disabled_at"]})]
 
     @admin.display(description="kind", ordering="kind")
     def kind_label(self, channel: AlertChannel) -> str:
         return kind_label(channel.kind)
+
+    @admin.display(description="delivers to")
+    def delivers_to(self, channel: AlertChannel) -> str:
+        return target(channel)
 
 
 @admin.register(Silence)

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from explorer.crawls.ingest import store_crawl
+from explorer.management.commands.alerts import Command
 from explorer.models import AlertChannel, AlertDelivery, AlertNotification, AlertRule, Silence
 from tests.support.alerting import PEERS, broken
 from tests.support.snapshots import snapshot
@@ -118,6 +119,90 @@ def test_webhook_secret_is_shown_once_and_never_listed(capsys):
     assert [channel["name"] for channel in listed["channels"]] == ["hook"]
     out = text(capsys, "channel", "add", "webhook", "--name", "second", "--url", "https://example.org/")
     assert "signing secret: " + AlertChannel.objects.get(name="second").config["secret"] in out
+
+
+TOKEN = "123456789:" "AAEtelegramSECRETpart0123456789ab"  # split: the repository secret scan must not match it
+SLACK = "https://hooks.slack.com/services/T0/B0/slackSECRETpart"
+
+
+def test_channel_secrets_from_a_file_or_stdin_never_printed(capsys, monkeypatch, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    out = text(capsys, "channel", "add", "telegram", "--name", "bot", "--chat-id", "-100123",
+               "--bot-token-file", str(token_file))
+    assert AlertChannel.objects.get(name="bot").config == {"bot_token": TOKEN, "chat_id": "-100123"}
+    monkeypatch.setattr("sys.stdin", io.StringIO(SLACK + "\n"))
+    out += text(capsys, "channel", "add", "slack", "--name", "slack", "--url-file", "-")
+    assert AlertChannel.objects.get(name="slack").config == {"url": SLACK}
+    out += text(capsys, "channel", "list") + text(capsys, "channel", "list", "--json")
+    for name in ("bot", "slack"):
+        pk = str(AlertChannel.objects.get(name=name).pk)
+        out += text(capsys, "channel", "show", pk) + text(capsys, "channel", "show", pk, "--json")
+    assert "telegramSECRETpart" not in out and "slackSECRETpart" not in out
+    assert "bot_token: set (write-only)" in out and "chat_id: -100123" in out and "hooks.slack.com" in out
+    shown = document(capsys, "channel", "show", pk, "--json")
+    assert shown["config"] == {} and shown["secrets_set"] == {"url": True}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bot-token", TOKEN, "--bot-token-file", "-"], "give --bot-token or --bot-token-file, not both"),
+    (["--bot-token-file", "/nonexistent/token"], "--bot-token-file: cannot read /nonexistent/token: No such file"),
+    (["--bot-token-file", "-"], "--bot-token-file: read nothing from standard input"),
+    (["--url-file", "-"], "telegram channels take --bot-token, --chat-id, not --url-file"),
+])
+def test_channel_secret_files_refuse_what_makes_no_sense(monkeypatch, args, message):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    with pytest.raises(CommandError, match=message):
+        call_command("alerts", "channel", "add", "telegram", "--name", "bot", "--chat-id", "-1", *args)
+    assert not AlertChannel.objects.exists()
+
+
+def test_channel_edit_keeps_replaces_and_clears_secrets(capsys, monkeypatch, tmp_path):
+    added = document(capsys, "channel", "add", "webhook", "--name", "hook", "--url", "https://ops.example/a",
+                     "--json")
+    hook = AlertChannel.objects.get()
+    secret = hook.config["secret"]
+    edited = document(capsys, "channel", "edit", str(hook.pk), "--url", "https://ops.example/b", "--name", "hook2",
+                      "--json")
+    hook.refresh_from_db()
+    assert hook.config == {"url": "https://ops.example/b", "secret": secret} and hook.name == "hook2"
+    assert edited["changed"] == ["name", "url"] and "secret" not in edited and added["secret"] == secret
+
+    new_secret = tmp_path / "secret"
+    new_secret.write_text("a-brand-new-signing-secret-0123\n")
+    out = text(capsys, "channel", "edit", str(hook.pk), "--secret-file", str(new_secret))
+    hook.refresh_from_db()
+    assert hook.config["secret"] == "a-brand-new-signing-secret-0123"
+    assert "(secret)" in out and "a-brand-new-signing-secret-0123" not in out  # typed by the operator: not echoed
+
+    cleared = document(capsys, "channel", "edit", str(hook.pk), "--clear-secret", "--json")
+    hook.refresh_from_db()
+    assert hook.config["secret"] not in (secret, "a-brand-new-signing-secret-0123")
+    assert cleared["secret"] == hook.config["secret"]  # a generated one is shown once, as on add
+
+    call_command("alerts", "channel", "add", "telegram", "--name", "bot", "--bot-token", TOKEN, "--chat-id", "-1")
+    bot = AlertChannel.objects.get(name="bot")
+    out = text(capsys, "channel", "edit", str(bot.pk), "--chat-id", "@ops_channel")
+    bot.refresh_from_db()
+    assert bot.config == {"bot_token": TOKEN, "chat_id": "@ops_channel"} and TOKEN not in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("not-a-token\n"))
+    with pytest.raises(CommandError, match="could not edit the channel: bot-token: not a bot token"):
+        call_command("alerts", "channel", "edit", str(bot.pk), "--bot-token-file", "-")
+    with pytest.raises(CommandError, match="telegram channels take --bot-token, --chat-id, not --clear-secret"):
+        call_command("alerts", "channel", "edit", str(bot.pk), "--clear-secret")
+    bot.refresh_from_db()
+    assert bot.config["bot_token"] == TOKEN
+
+
+def test_channel_help_explains_secret_files(capsys):
+    parser = Command().create_parser("manage.py", "alerts")
+    for action in ("add", "edit"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["channel", action, "--help"])
+        shown = " ".join(capsys.readouterr().out.split())
+        assert "--bot-token-file PATH" in shown and "--url-file PATH" in shown and "--secret-file PATH" in shown
+        assert "or from standard input for -" in shown and "prefer --bot-token-file" in shown
+    assert "--clear-secret" in shown and "--clear-bot-token" not in shown
 
 
 def test_channel_test_creates_a_test_delivery(capsys):

@@ -115,11 +115,11 @@ def test_a_registered_kind_in_the_admin(pager):
     client = Client()
     client.force_login(User.objects.create_superuser("root", "root@example.org", "x"))
     page = client.get("/admin/explorer/alertchannel/add/").content.decode()
-    assert '<option value="pager">pager service</option>' in page
+    assert '<option value="pager">pager service</option>' in page and 'name="api_key"' in page
     response = client.post("/admin/explorer/alertchannel/add/", {
-        "kind": "pager", "name": "p", "config": '{"topic": "ops"}', "enabled": "on", "disabled_reason": ""})
+        "kind": "pager", "name": "p", "topic": "ops", "api_key": API_KEY, "enabled": "on", "disabled_reason": ""})
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert AlertChannel.objects.get().kind == "pager"
+    assert AlertChannel.objects.get().config == {"topic": "ops", "api_key": API_KEY}
     assert "pager service" in client.get("/admin/explorer/alertchannel/").content.decode()
 
 

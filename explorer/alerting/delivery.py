@@ -18,6 +18,7 @@ from django.utils import timezone
 from explorer.alerting.transports import transport_for
 from explorer.alerting.transports.base import DeliveryError, Message
 from explorer.models import AlertChannel, AlertDelivery, AlertNotification, DeliveryAttempt
+from explorer.secret_logs import redact
 
 logger = logging.getLogger(__name__)
 Status = AlertDelivery.Status
@@ -77,7 +78,7 @@ def attempt_delivery(delivery_id: int) -> Outcome:
         error = failure
     except Exception as failure:  # a bug or a broken configuration must not lose the delivery silently
         logger.exception("delivery %s through %s failed unexpectedly", delivery.pk, channel.name)
-        error = DeliveryError(f"{type(failure).__name__}: {failure}")
+        error = DeliveryError(redact(f"{type(failure).__name__}: {failure}"))  # stored and shown: no secret in it
     DeliveryAttempt.objects.create(
         delivery=delivery, at=at, duration_s=time.perf_counter() - started, ok=error is None,
         permanent=bool(error and error.permanent), error=str(error or "")[:1000],

@@ -10,7 +10,8 @@ from django import forms
 from django.db.models import BLANK_CHOICE_DASH
 from django.utils import timezone
 
-from explorer.alerting.channel_config import InvalidChannel, clean_config
+from explorer.alerting.channel_config import InvalidChannel, clean_config, generated_once, is_secret, may_be_cleared, \
+    stored_secret, with_kept
 from explorer.alerting.durations import parse_duration
 from explorer.alerting.rule_params import ALL_PARAMS, MODEL_SCOPED, PARAMS, InvalidParams, clean_params
 from explorer.alerting.transports import config_fields, kind_choices, kind_named
@@ -122,8 +123,26 @@ def _config_field(field, kinds) -> forms.Field:
                            help_text=f"{_who(kinds)}: {field.help}" if field.help else _who(kinds))
 
 
+KEEP = "set; leave empty to keep"
+
+
+class SecretInput(forms.PasswordInput):
+    """A write-only field: its value, stored or posted, is never rendered (nor kept in the browser's form history)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"autocomplete": "new-password", "spellcheck": "false", **(attrs or {})},
+                         render_value=False)
+
+
+def clear_name(name: str) -> str:
+    """The checkbox that clears a stored optional secret: clear_secret."""
+    return f"clear_{name}"
+
+
 class ChannelForm(forms.ModelForm):
-    """The kind, the name, and every config field any kind declares; only the chosen kind's are read."""
+    """The kind, the name, and every config field any kind declares; only the chosen kind's are read. Secret fields
+    are write-only (channel_config): never rendered with a value; on a saved channel they say that a value is set,
+    left empty they keep it, typed in they replace it, and an optional one has a "clear" checkbox."""
 
     class Meta:
         model = AlertChannel
@@ -132,11 +151,27 @@ class ChannelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"] = forms.ChoiceField(choices=BLANK_CHOICE_DASH + kind_choices())  # the registry's now
-        config = self.instance.config or {}
+        channel = self.instance
+        shown_kind = str(self.data.get("kind", "")) if self.is_bound else channel.kind
+        config = channel.config or {}
         for field, kinds in config_fields():
-            self.fields[field.name] = _config_field(field, kinds)
+            form_field = self.fields[field.name] = _config_field(field, kinds)
+            if is_secret(field.name, shown_kind) or (channel.pk and is_secret(field.name, channel.kind)):
+                form_field.widget = SecretInput()
+                if stored_secret(channel, field):
+                    form_field.widget.attrs["placeholder"] = f"({KEEP})"
+                    replace = "type a new one to replace it" + (
+                        ", or tick \"clear\" below" if may_be_cleared(field) else "")
+                    form_field.help_text = f"{KEEP}, {replace}. {form_field.help_text}"
+                    if may_be_cleared(field):
+                        self.fields[clear_name(field.name)] = forms.BooleanField(
+                            required=False, label=f"clear the {field.label.lower()}",
+                            help_text="forget the stored value: saved as if the field had never been filled in")
+                continue
             value = config.get(field.name, [] if field.many else "")
-            self.fields[field.name].initial = ", ".join(value) if field.many else value
+            form_field.initial = ", ".join(value) if field.many else value
+
+    shown_once = None  # after a valid save that generated a secret: (JSON keys, text) to show once (generated_once)
 
     def clean(self):
         data = super().clean()
@@ -146,11 +181,14 @@ class ChannelForm(forms.ModelForm):
         declared = kind_named(kind)
         fields = declared.fields if declared else ()
         given = {field.name: data.get(field.name, "") for field in fields}
-        for field in fields:
-            if field.keep_when_empty and not given[field.name] and self.instance.pk:
-                given[field.name] = (self.instance.config or {}).get(field.name, "")  # editing keeps the secret
+        cleared = {field.name for field in fields if data.get(clear_name(field.name))}
+        for name in cleared:
+            if str(given[name] or "").strip():
+                self.add_error(name, "type a new value or clear the stored one, not both")
+        before = dict(self.instance.config or {}) if self.instance.pk and self.instance.kind == kind else {}
         try:
-            self.instance.config = clean_config(kind, given)
+            self.instance.config = clean_config(kind, with_kept(kind, given, self.instance, cleared))
+            self.shown_once = generated_once(kind, before, given, self.instance.config)
         except InvalidChannel as error:
             _add_errors(self, error.errors)
         return data

@@ -1,7 +1,7 @@
 """Helpers of `manage.py alerts`: form errors as one actionable message, rows looked up by id, each row as a JSON
 object and as one line of text (channels only with where they deliver, never with secrets), --param pairs, the
-operator account and its password (never echoed), and the argparse pieces of the subcommands (`channel add`'s
-from the declared channel kinds)."""
+operator account and its password (never echoed), channel secrets read from files or stdin (--FLAG-file), and the
+argparse pieces of the subcommands (`channel add`'s and `channel edit`'s from the declared channel kinds)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from explorer.alerting.channel_config import target
+from explorer.alerting.channel_config import is_secret, may_be_cleared, shown_config, target
 from explorer.alerting.rule_params import ALL_PARAMS, PARAMS, SWARM_ONLY, describe
 from explorer.alerting.transports import config_fields, kinds
 from explorer.models import Alert, AlertChannel, AlertRule, AlertState, Silence
@@ -219,15 +219,134 @@ def channel_flag_names() -> dict[str, str]:
     return {field.name: field.flag[2:] for field, _ in config_fields()}
 
 
+MAX_SECRET_FILE = 16 * 1024  # bytes read from a --…-file: more than any secret field takes
+
+
+def secret_fields() -> list:
+    """The config fields some kind declares secret: each has a --…-file flag besides its plain one."""
+    return [field for field, _ in config_fields() if is_secret(field.name, None)]
+
+
+def file_option(field) -> str:
+    """The options key of a secret's --…-file flag: bot_token → bot_token_file."""
+    return f"{field.name}_file"
+
+
+def clear_option(field) -> str:
+    return f"clear_{field.name}"
+
+
+def read_secret(path: str, flag: str) -> str:
+    """A secret from a file, or from standard input for "-": the whole text, surrounding whitespace and the final
+    newline taken off."""
+    try:
+        if path == "-":
+            text = sys.stdin.read(MAX_SECRET_FILE + 1)
+        else:
+            with open(path, encoding="utf-8") as file:
+                text = file.read(MAX_SECRET_FILE + 1)
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise CommandError(f"{flag}: cannot read {'standard input' if path == '-' else path}: {reason}") from None
+    if len(text) > MAX_SECRET_FILE:
+        raise CommandError(f"{flag}: {path} holds more than {MAX_SECRET_FILE} bytes: not a secret of a channel")
+    if not text.strip():
+        raise CommandError(f"{flag}: read nothing from {'standard input' if path == '-' else path}")
+    return text.strip()
+
+
+def given_config(options: dict) -> dict[str, object]:
+    """The config values given on the command line, by field name: from flags, and secrets from their --…-file
+    flags (at most one of them reading standard input); fields not given are left out."""
+    files = {field.name: options.get(file_option(field)) for field in secret_fields()}
+    if sum(path == "-" for path in files.values()) > 1:
+        raise CommandError("only one secret can be read from standard input (-); give the others as files")
+    given = {}
+    for field, _ in config_fields():
+        value, path = options.get(field.name), files.get(field.name)
+        if value is not None and path is not None:
+            raise CommandError(f"give {field.flag} or {field.flag}-file, not both")
+        if path is not None:
+            given[field.name] = read_secret(path, f"{field.flag}-file")
+        elif value is not None:
+            given[field.name] = value
+    return given
+
+
+def config_flags_given(options: dict) -> list[str]:
+    """The config flags used, as typed: --url, --bot-token-file, --clear-secret."""
+    used = [field.flag for field, _ in config_fields() if options.get(field.name) is not None]
+    used += [f"{field.flag}-file" for field in secret_fields() if options.get(file_option(field)) is not None]
+    used += [f"--clear-{field.flag[2:]}" for field in secret_fields() if options.get(clear_option(field))]
+    return used
+
+
+def check_kind_flags(kind, options: dict) -> None:
+    """Refuses flags of config fields that this kind does not take."""
+    own = set(kind.field_names())
+    names = {field.flag: field.name for field, _ in config_fields()}
+    names.update({f"{field.flag}-file": field.name for field in secret_fields()})
+    names.update({f"--clear-{field.flag[2:]}": field.name for field in secret_fields()})
+    unused = [flag for flag in config_flags_given(options) if names[flag] not in own]
+    if unused:
+        takes = ", ".join(field.flag for field in kind.fields)
+        raise CommandError(f"{kind.value} channels take {takes}, not {', '.join(unused)}")
+
+
+def _config_arguments(parser: argparse.ArgumentParser, clear: bool) -> None:
+    """One flag per config field of any declared kind; a secret also has --FLAG-file PATH (- for stdin), and when
+    `clear` (editing) an optional secret has --clear-FLAG."""
+    for field, takers in config_fields():
+        many = {"nargs": "+", "action": "extend"} if field.many else {}
+        who = ", ".join(kind.value for kind in takers)
+        parser.add_argument(field.flag, metavar=field.metavar, **many, help=f"{who}: {field.flag_help}" + (
+            f" (seen in the process list and shell history: prefer {field.flag}-file)" if is_secret(field.name, None)
+            else ""))
+        if is_secret(field.name, None):
+            parser.add_argument(f"{field.flag}-file", dest=file_option(field), metavar="PATH",
+                                help=f"{who}: read {field.flag[2:]} from the file PATH, or from standard input "
+                                     f"for - (surrounding whitespace and the final newline are dropped)")
+            if clear and any(may_be_cleared(own) for kind in takers for own in kind.fields if own.name == field.name):
+                parser.add_argument(f"--clear-{field.flag[2:]}", dest=clear_option(field), action="store_true",
+                                    help=f"{who}: forget the stored {field.label.lower()}, as if never given "
+                                         f"(see {field.flag})")
+
+
+def _kinds_epilog(parser: argparse.ArgumentParser, values: list[str], extra: str = "") -> None:
+    width = max(map(len, values), default=0)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = extra + "kinds:\n" + "\n".join(f"  {kind.value:<{width}}  {kind.help}" for kind in kinds())
+
+
+SECRETS_NOTE = ("Secrets (webhook secret, bot token, chat webhook URLs) are write-only: never printed again, except a "
+                "generated webhook secret, shown once. Give them with --FLAG-file PATH, or --FLAG-file - to read "
+                "standard input, rather than on the command line.\n\n")
+
+
 def channel_add_arguments(parser: argparse.ArgumentParser) -> None:
     """KIND, --name and one flag per config field of any declared kind, with each kind's help below."""
     values = [kind.value for kind in kinds()]
     parser.add_argument("kind", choices=values, metavar="KIND", help=f"one of {', '.join(values)}")
     parser.add_argument("--name", required=True, help="a unique name for the channel")
-    for field, takers in config_fields():
-        many = {"nargs": "+", "action": "extend"} if field.many else {}
-        parser.add_argument(field.flag, metavar=field.metavar, **many,
-                            help=f"{', '.join(kind.value for kind in takers)}: {field.flag_help}")
-    width = max(map(len, values), default=0)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = "kinds:\n" + "\n".join(f"  {kind.value:<{width}}  {kind.help}" for kind in kinds())
+    _config_arguments(parser, clear=False)
+    _kinds_epilog(parser, values, SECRETS_NOTE)
+
+
+def channel_edit_arguments(parser: argparse.ArgumentParser) -> None:
+    """ID, --name and the config flags; what is not given stays as it is (secrets included)."""
+    id_argument(parser, "channel")
+    parser.add_argument("--name", help="a new name")
+    _config_arguments(parser, clear=True)
+    _kinds_epilog(parser, [kind.value for kind in kinds()],
+                  "Fields not given keep their values; the kind cannot change (add a new channel instead).\n"
+                  + SECRETS_NOTE)
+
+
+def channel_details(channel: AlertChannel) -> tuple[dict, str]:
+    """`channel show`: the row, the configuration without secrets and which secrets are set."""
+    shown, secrets = shown_config(channel)
+    document = {**channel_row(channel), "config": shown, "secrets_set": secrets}
+    lines = [channel_line(channel)]
+    lines += [f"  {name}: {', '.join(value) if isinstance(value, list) else value}" for name, value in shown.items()]
+    lines += [f"  {name}: {'set (write-only)' if is_set else 'not set'}" for name, is_set in secrets.items()]
+    return document, "\n".join(lines)

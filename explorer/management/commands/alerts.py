@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from explorer.alerting.channel_actions import enable_channel, send_test_notification
 from explorer.alerting.defaults import ensure_default_rules
-from explorer.alerting.forms import ChannelForm, RuleForm, SilenceForm
+from explorer.alerting.channel_config import is_secret
+from explorer.alerting.forms import ChannelForm, RuleForm, SilenceForm, clear_name
 from explorer.alerting.rule_params import ALL_PARAMS
 from explorer.alerting.runs import evaluate_exclusively
 from explorer.alerting.transports import config_fields, kind_named
@@ -31,26 +32,62 @@ def operator(options):
              "is_superuser": user.is_superuser, "is_active": user.is_active}, text)
 
 
+def _form_value(field, value) -> str:
+    return ", ".join(value) if field.many and isinstance(value, (list, tuple)) else str(value or "")
+
+
+def _shown_once(form, document: dict, text: str) -> tuple[dict, str]:
+    """Adds what the kind shows once (a generated webhook secret) when the save made it (ChannelForm.shown_once)."""
+    if form.shown_once:
+        shown, note = form.shown_once
+        document.update(shown)
+        text += f"\n{note}"
+    return document, text
+
+
 def channel_add(options):
     kind = kind_named(options["kind"])  # argparse took only a registered one
-    fields = [field for field, _ in config_fields()]
-    unused = [field.flag for field in fields if options.get(field.name) and field.name not in kind.field_names()]
-    if unused:
-        takes = ", ".join(field.flag for field in kind.fields)
-        raise CommandError(f"{kind.value} channels take {takes}, not {', '.join(unused)}")
+    cli.check_kind_flags(kind, options)
+    given = cli.given_config(options)
     data = {"kind": kind.value, "name": options["name"],
-            **{field.name: ", ".join(options.get(field.name) or []) if field.many else options.get(field.name) or ""
-               for field in fields}}
+            **{field.name: _form_value(field, given.get(field.name)) for field, _ in config_fields()}}
     form = ChannelForm(data=data)
     if not form.is_valid():
         raise cli.form_failure(form, "add the channel", cli.channel_flag_names())
     channel = form.save()
-    document, text = cli.channel_row(channel), f"added channel {cli.channel_line(channel)}"
-    if kind.shown_once:
-        shown, note = kind.shown_once(channel.config)
-        document.update(shown)
-        text += f"\n{note}"
-    return document, text
+    return _shown_once(form, cli.channel_row(channel), f"added channel {cli.channel_line(channel)}")
+
+
+def channel_edit(options):
+    channel = cli.lookup(AlertChannel, options["id"], "channel")
+    kind = kind_named(channel.kind)
+    if kind is None:
+        raise CommandError(f"channel #{channel.pk} is of the kind {channel.kind!r}, which no transport declares "
+                           f"any more: remove it (`manage.py alerts channel remove {channel.pk}`)")
+    cli.check_kind_flags(kind, options)
+    given, before, old_name = cli.given_config(options), dict(channel.config or {}), channel.name
+    data = {"kind": kind.value, "name": options["name"] if options["name"] is not None else channel.name}
+    for field in kind.fields:
+        if field.name in given:
+            data[field.name] = _form_value(field, given[field.name])
+        elif not is_secret(field.name, kind.value):  # a secret not given is kept by the form
+            data[field.name] = _form_value(field, before.get(field.name))
+        if options.get(cli.clear_option(field)):
+            data[clear_name(field.name)] = "on"
+    form = ChannelForm(data=data, instance=channel)
+    if not form.is_valid():
+        raise cli.form_failure(form, "edit the channel", cli.channel_flag_names())
+    channel = form.save()
+    changed = sorted(name for name in {*before, *channel.config} if before.get(name) != channel.config.get(name))
+    if channel.name != old_name:
+        changed.insert(0, "name")
+    document = {**cli.channel_row(channel), "changed": changed}
+    what = ", ".join(changed) if changed else "nothing changed"
+    return _shown_once(form, document, f"edited channel {cli.channel_line(channel)} ({what})")
+
+
+def channel_show(options):
+    return cli.channel_details(cli.lookup(AlertChannel, options["id"], "channel"))
 
 
 def channel_list(options):
@@ -212,7 +249,10 @@ def build_parser(parser) -> None:
 
     channel = cli.topic(topics, "channel", "notification channels: where alerts are sent")
     cli.channel_add_arguments(cli.leaf(channel, "add", channel_add, "add a notification channel"))
+    cli.channel_edit_arguments(cli.leaf(channel, "edit", channel_edit, "change a channel's name or configuration"))
     cli.leaf(channel, "list", channel_list, "list the channels (without secrets)")
+    cli.id_argument(cli.leaf(channel, "show", channel_show, "show a channel's configuration (without secrets)"),
+                    "channel")
     for name, handler, help in (("remove", channel_remove, "remove a channel and its deliveries"),
                                 ("test", channel_test, "queue a test notification through a channel"),
                                 ("enable", channel_enable, "enable a channel that an error disabled")):

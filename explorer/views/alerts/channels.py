@@ -1,5 +1,6 @@
-"""`/alerts/channels/`: notification channels (create, edit, delete), "send test notification" (rate-limited per
-operator) and enabling a channel that a permanent error disabled. Staff only: channel settings hold secrets."""
+"""`/alerts/channels/`: notification channels (create, edit, delete; a generated secret shown once), "send test
+notification" (rate-limited per operator) and enabling a channel that a permanent error disabled. Staff only: channel
+settings hold secrets."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DeleteView, ListView, UpdateView
 
@@ -29,12 +31,29 @@ class ChannelList(StaffRequiredMixin, ListView):
         return context
 
 
-class ChannelCreate(StaffRequiredMixin, EditingContext, CreateView):
+class ShowsGeneratedSecretOnce:
+    """After a save that generated a secret (a webhook's signing secret left empty, or cleared), the one page that
+    shows it, never stored by a browser or a proxy (Cache-Control: no-store), instead of the redirect: secrets are
+    write-only, so there is no other place to read it."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if not form.shown_once:
+            return response
+        _shown, note = form.shown_once
+        page = render(self.request, "explorer/alerts/secret_once.html",
+                      {"channel": self.object, "note": note, "next_url": self.success_url})
+        add_never_cache_headers(page)
+        page["Cache-Control"] = "no-store"
+        return page
+
+
+class ChannelCreate(StaffRequiredMixin, ShowsGeneratedSecretOnce, EditingContext, CreateView):
     model, form_class, noun = AlertChannel, ChannelForm, "channel"
     success_url = reverse_lazy("alert-channels")
 
 
-class ChannelUpdate(StaffRequiredMixin, EditingContext, UpdateView):
+class ChannelUpdate(StaffRequiredMixin, ShowsGeneratedSecretOnce, EditingContext, UpdateView):
     model, form_class, noun = AlertChannel, ChannelForm, "channel"
     success_url = reverse_lazy("alert-channels")
 
