@@ -2,15 +2,13 @@
 (explorer.body_limit): at once for a declared Content-Length, without reading anything; as soon as a streamed body
 passes the limit, after which the application reads no more of it."""
 
-import asyncio
 import json
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
-from channels.db import database_sync_to_async
-from django.db import connections
 
 from config.asgi import application
+from tests.support.asgi import run_scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -34,16 +32,6 @@ async def answer(communicator) -> tuple[int, dict, bytes]:
     return start["status"], {key.decode().lower(): value.decode() for key, value in start["headers"]}, body
 
 
-def run(scenario) -> None:
-    async def with_cleanup():
-        try:
-            await scenario()
-        finally:
-            await database_sync_to_async(connections.close_all)()
-
-    asyncio.run(with_cleanup())
-
-
 def test_a_declared_length_over_the_limit_gets_a_413_before_any_of_the_body_is_read():
     async def scenario():
         for path, kind in (("/api/v1/is_reachable/x", "application/json"), ("/alerts/", "text/plain")):
@@ -56,7 +44,7 @@ def test_a_declared_length_over_the_limit_gets_a_413_before_any_of_the_body_is_r
             text = json.loads(body)["error"] if kind == "application/json" else body.decode()
             assert "larger than the 4,096 bytes this site accepts" in text, path
 
-    run(scenario)
+    run_scenario(scenario)
 
 
 def test_a_streamed_body_gets_a_413_when_it_passes_the_limit_and_the_application_reads_no_further():
@@ -69,7 +57,7 @@ def test_a_streamed_body_gets_a_413_when_it_passes_the_limit_and_the_application
         assert status == 413 and "4,096 bytes" in json.loads(body)["error"]
         assert communicator.input_queue.qsize() == 5  # the fifth chunk passed the limit; the rest were never read
 
-    run(scenario)
+    run_scenario(scenario)
 
 
 def test_a_body_within_the_limit_reaches_django():
@@ -81,4 +69,4 @@ def test_a_body_within_the_limit_reaches_django():
         assert status == 405 and "GET" in headers["allow"]  # the API view's answer: it takes no POST
         await communicator.wait(10)
 
-    run(scenario)
+    run_scenario(scenario)

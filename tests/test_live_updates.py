@@ -6,33 +6,19 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 
 from config.asgi import application
 from explorer.crawls.live_state import diff_states, live_state
 from explorer.models import Crawl
 from explorer.tasks import crawl as crawl_task
 from swarm.snapshot import ServerState
+from tests.support.asgi import run_scenario
 from tests.support.snapshots import PEERS, model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
-
-
-def run_scenario(scenario) -> None:
-    """Runs an async test body, then closes the database connection the consumer opened in asgiref's shared thread,
-    so that the test database can be dropped at the end of the session."""
-
-    async def with_cleanup():
-        try:
-            await scenario()
-        finally:
-            await database_sync_to_async(connections.close_all)()
-
-    asyncio.run(with_cleanup())
 
 
 def state_of(*servers, at=1_790_000_000.0):

@@ -2,17 +2,15 @@
 throttled per connection (a reconnect still gets its resync), connections per client address capped across both
 consumers with close code 4429, and oversized or garbage client messages handled."""
 
-import asyncio
 import ipaddress
 import random
 
 import pytest
-from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 
 from config.asgi import application
 from explorer.consumers import CLOSE_TOO_BIG, CLOSE_TOO_MANY, MAX_CLIENT_MESSAGE
+from tests.support.asgi import run_scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +27,6 @@ def socket(path: str, client: str) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
     communicator.scope["client"] = (client, 40000)
     return communicator
-
-
-def run(scenario) -> None:
-    async def with_cleanup():
-        try:
-            await scenario()
-        finally:
-            await database_sync_to_async(connections.close_all)()
-
-    asyncio.run(with_cleanup())
 
 
 async def opened(path: str, client: str) -> WebsocketCommunicator:
@@ -75,7 +63,7 @@ def test_resyncs_asked_sooner_than_the_interval_are_throttled_and_a_reconnect_st
         assert (await again.receive_json_from(timeout=10))["type"] == "resync"  # a reconnect is never throttled
         await again.disconnect()
 
-    run(scenario)
+    run_scenario(scenario)
 
 
 def test_connections_per_address_are_capped_across_both_consumers_with_code_4429(settings):
@@ -96,7 +84,7 @@ def test_connections_per_address_are_capped_across_both_consumers_with_code_4429
         for communicator in (second, elsewhere):
             await communicator.disconnect()
 
-    run(scenario)
+    run_scenario(scenario)
 
 
 def test_an_oversized_client_message_closes_the_connection_and_garbage_is_ignored():
@@ -113,4 +101,4 @@ def test_an_oversized_client_message_closes_the_connection_and_garbage_is_ignore
         assert await closed_with(communicator) == CLOSE_TOO_BIG
         await communicator.disconnect()
 
-    run(scenario)
+    run_scenario(scenario)

@@ -1,6 +1,24 @@
-"""Requests through an ASGI application in-process, as a server would make them (the fast path's tests)."""
+"""Requests through an ASGI application in-process, as a server would make them (the fast path's tests), and the
+way such a test body runs."""
+
+import asyncio
 
 from asgiref.testing import ApplicationCommunicator
+from channels.db import database_sync_to_async
+from django.db import connections
+
+
+def run_scenario(scenario) -> None:
+    """Runs an async test body, then closes the database connections the application opened in asgiref's shared
+    thread, so that the test database can be dropped at the end of the session."""
+
+    async def with_cleanup():
+        try:
+            await scenario()
+        finally:
+            await database_sync_to_async(connections.close_all)()
+
+    asyncio.run(with_cleanup())
 
 
 async def asgi_get(path: str, headers: list[tuple[bytes, bytes]], app=None,
