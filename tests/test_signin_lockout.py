@@ -178,6 +178,7 @@ def test_staff_see_the_lockouts_and_nobody_else_does(operator):
         accounts = html.split('data-locked="accounts"')[1].split("</table>")[0]
         assert "203.0.113.12" in addresses and "&lt;b&gt;ops&lt;/b&gt;" in accounts and "<b>ops" not in html
         assert ("/admin/axes/accessattempt/" in html) == user.is_superuser
+        assert 'href="/accounts/lockouts/"' in client.get("/alerts/").content.decode()  # the staff pages' tab
     admin = Client()
     admin.force_login(operator)
     listing = admin.get("/admin/axes/accessattempt/").content.decode()
