@@ -297,7 +297,7 @@ if HTTPS:
 # TRUSTED_PROXIES: addresses or CIDR networks of the reverse proxies in front of the site; only a request from one of
 # them has its client address taken from X-Forwarded-For and its scheme from X-Forwarded-Proto (default: none, the
 # headers are dropped). MAX_REQUEST_BODY: bytes a request body may have (413 beyond, before Django reads it).
-TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 MAX_REQUEST_BODY = env_int("MAX_REQUEST_BODY", 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 WS_RESYNC_INTERVAL = env_float("WS_RESYNC_INTERVAL", 5.0, minimum=0.0)  # seconds between full resyncs, per connection

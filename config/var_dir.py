@@ -32,12 +32,6 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def private_sqlite_file(path: Path) -> Path:
-    """The SQLite database file, made private before SQLite first opens it: SQLite would create it with the umask's
-    mode (usually 0644), and it gives its -wal and -shm files the database file's mode."""
-    return private_file(path)
-
-
 def generated_secret_key(var_dir: Path) -> str:
     """The key generated once for this VAR_DIR and kept in it (0600 from the start). Made when first needed, never
     when the settings are imported; written whole to a private temporary file, then linked into place, so that a

@@ -120,11 +120,9 @@ class SwarmConsumer(BoundedConsumer):
 
 @database_sync_to_async
 def stored_probe(probe_id: int):
-    from explorer.models import Probe
-    from explorer.probes.storing import probe_json
+    from explorer.probes.storing import stored_probe_json
 
-    probe = Probe.objects.select_related("model", "target", "failed_peer").filter(pk=probe_id).first()
-    return None if probe is None else probe_json(probe)
+    return stored_probe_json(probe_id)
 
 
 class ProbeProgressConsumer(BoundedConsumer):

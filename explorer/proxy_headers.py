@@ -8,13 +8,12 @@ a client that is not a listed proxy cannot choose its own address or claim TLS i
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from typing import Optional, Union
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+from config.env_networks import Network, parse_networks
+
 Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 # Headers proxies use to say who the client was or how it connected: dropped unless a trusted proxy sent them.
@@ -25,21 +24,13 @@ SCHEMES = {"http": {"http": "http", "https": "https"},
            "websocket": {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}}
 
 
-@lru_cache(maxsize=8)
-def trusted_networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
+def trusted_networks(entries) -> tuple[Network, ...]:
     """TRUSTED_PROXIES as networks (an address is a network of one); a clear error for an entry that is neither."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise ImproperlyConfigured(f"TRUSTED_PROXIES: {entry[:100]!r} is neither an IP address nor a network "
-                                       f"such as 10.0.0.0/8 or fd00::/8") from None
-    return tuple(networks)
+    return parse_networks("TRUSTED_PROXIES", entries)
 
 
 def _networks() -> tuple[Network, ...]:
-    return trusted_networks(tuple(settings.TRUSTED_PROXIES or ()))
+    return trusted_networks(settings.TRUSTED_PROXIES)
 
 
 def parse_address(text: str) -> Optional[Address]:

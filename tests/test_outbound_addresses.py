@@ -170,7 +170,7 @@ def test_the_setting_refuses_what_is_not_a_network(monkeypatch):
     monkeypatch.setenv("ALERT_ALLOWED_NETWORKS", "10.0.0.0/8, 127.0.0.1 fd00::/8")
     assert env_networks("ALERT_ALLOWED_NETWORKS") == ["10.0.0.0/8", "127.0.0.1", "fd00::/8"]
     monkeypatch.setenv("ALERT_ALLOWED_NETWORKS", "10.0.0.0/8,intranet")
-    with pytest.raises(ImproperlyConfigured, match="ALERT_ALLOWED_NETWORKS='intranet': not a network"):
+    with pytest.raises(ImproperlyConfigured, match="ALERT_ALLOWED_NETWORKS: 'intranet' is neither an IP address nor a network"):
         env_networks("ALERT_ALLOWED_NETWORKS")
     monkeypatch.delenv("ALERT_ALLOWED_NETWORKS")
     assert env_networks("ALERT_ALLOWED_NETWORKS") == []

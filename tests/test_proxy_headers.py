@@ -41,7 +41,7 @@ def test_x_forwarded_for_picks_the_rightmost_address_that_is_not_a_trusted_proxy
     assert str(forwarded_client("1.2.3.4:5678", networks)) == "1.2.3.4"
     assert str(forwarded_client("10.0.0.3, 10.0.0.2", networks)) == "10.0.0.3"  # all proxies: the furthest
     assert forwarded_client("unknown, , nonsense", networks) is None
-    with pytest.raises(ImproperlyConfigured, match="'10.0.0.0/33' is neither an IP address nor a network"):
+    with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES: '10.0.0.0/33' is neither an IP address nor a network"):
         trusted_networks(("10.0.0.0/33",))
 
 

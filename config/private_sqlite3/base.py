@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.db.backends.sqlite3 import base
 
-from config.var_dir import private_sqlite_file
+from config.var_dir import private_file
 
 
 def _on_disk(name) -> bool:
@@ -20,5 +20,5 @@ def _on_disk(name) -> bool:
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         if _on_disk(conn_params.get("database", "")):
-            private_sqlite_file(Path(conn_params["database"]))
+            private_file(Path(conn_params["database"]))
         return super().get_new_connection(conn_params)

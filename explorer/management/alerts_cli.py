@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from explorer.alerting.channel_config import is_secret, may_be_cleared, shown_config, target
+from explorer.alerting.forms import clear_name
 from explorer.alerting.rule_params import ALL_PARAMS, PARAMS, SWARM_ONLY, describe
 from explorer.alerting.transports import config_fields, kinds
 from explorer.models import Alert, AlertChannel, AlertRule, AlertState, Silence
@@ -233,7 +234,13 @@ def file_option(field) -> str:
 
 
 def clear_option(field) -> str:
-    return f"clear_{field.name}"
+    """The options key of an optional secret's --clear-… flag: the form's checkbox of the same name (clear_secret)."""
+    return clear_name(field.name)
+
+
+def clear_flag(field) -> str:
+    """--clear-secret for --secret."""
+    return f"--clear-{field.flag[2:]}"
 
 
 def read_secret(path: str, flag: str) -> str:
@@ -277,7 +284,7 @@ def config_flags_given(options: dict) -> list[str]:
     """The config flags used, as typed: --url, --bot-token-file, --clear-secret."""
     used = [field.flag for field, _ in config_fields() if options.get(field.name) is not None]
     used += [f"{field.flag}-file" for field in secret_fields() if options.get(file_option(field)) is not None]
-    used += [f"--clear-{field.flag[2:]}" for field in secret_fields() if options.get(clear_option(field))]
+    used += [clear_flag(field) for field in secret_fields() if options.get(clear_option(field))]
     return used
 
 
@@ -286,7 +293,7 @@ def check_kind_flags(kind, options: dict) -> None:
     own = set(kind.field_names())
     names = {field.flag: field.name for field, _ in config_fields()}
     names.update({f"{field.flag}-file": field.name for field in secret_fields()})
-    names.update({f"--clear-{field.flag[2:]}": field.name for field in secret_fields()})
+    names.update({clear_flag(field): field.name for field in secret_fields()})
     unused = [flag for flag in config_flags_given(options) if names[flag] not in own]
     if unused:
         takes = ", ".join(field.flag for field in kind.fields)
@@ -307,7 +314,7 @@ def _config_arguments(parser: argparse.ArgumentParser, clear: bool) -> None:
                                 help=f"{who}: read {field.flag[2:]} from the file PATH, or from standard input "
                                      f"for - (surrounding whitespace and the final newline are dropped)")
             if clear and any(may_be_cleared(own) for kind in takers for own in kind.fields if own.name == field.name):
-                parser.add_argument(f"--clear-{field.flag[2:]}", dest=clear_option(field), action="store_true",
+                parser.add_argument(clear_flag(field), dest=clear_option(field), action="store_true",
                                     help=f"{who}: forget the stored {field.label.lower()}, as if never given "
                                          f"(see {field.flag})")
 

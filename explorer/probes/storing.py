@@ -84,3 +84,9 @@ def probe_json(probe: Probe) -> dict:
     from explorer.probes.serializers import ProbeSerializer
 
     return dict(ProbeSerializer(probe).data)
+
+
+def stored_probe_json(probe_id: int) -> Optional[dict]:
+    """The stored probe as probe_json shows it (what its WebSocket sends), or None when there is no such probe."""
+    probe = Probe.objects.select_related("model", "target", "failed_peer").filter(pk=probe_id).first()
+    return None if probe is None else probe_json(probe)

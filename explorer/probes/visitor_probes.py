@@ -23,7 +23,7 @@ from explorer.followups import queue_probe
 from explorer.locks import exclusively
 from explorer.models import Probe, Server
 from explorer.probes.probing import publish_progress, run_probe_now
-from explorer.probes.storing import probe_json
+from explorer.probes.storing import probe_json, stored_probe_json
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +165,6 @@ def run_requested_probe(probe_id: int) -> Optional[Probe]:
 
 
 def _publish_result(probe_id: int) -> None:
-    probe = Probe.objects.select_related("model", "target", "failed_peer").filter(pk=probe_id).first()
-    if probe is not None:
-        publish_progress(probe_id, "result", {"probe": probe_json(probe)})
+    stored = stored_probe_json(probe_id)
+    if stored is not None:
+        publish_progress(probe_id, "result", {"probe": stored})

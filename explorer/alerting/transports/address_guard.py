@@ -8,12 +8,12 @@ accepted, since its address is checked again at send time) and when a request co
 from __future__ import annotations
 
 import socket
-from functools import lru_cache
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Iterable, Optional, Union
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+
+from config.env_networks import Network, parse_networks
 
 IPAddress = Union[IPv4Address, IPv6Address]
 SETTING = "ALERT_ALLOWED_NETWORKS"
@@ -31,22 +31,9 @@ class ForbiddenAddress(Exception):
     """A request would reach an address outbound alerts may not reach; the message says which and why."""
 
 
-@lru_cache(maxsize=8)
-def _parse_networks(items: tuple[str, ...]) -> tuple[Union[IPv4Network, IPv6Network], ...]:
-    networks = []
-    for item in items:
-        try:
-            networks.append(ip_network(item.strip(), strict=False))
-        except ValueError:
-            raise ImproperlyConfigured(f"{SETTING}: {item!r} is not a network such as 10.0.0.0/8 or fd00::/8") from None
-    return tuple(networks)
-
-
-def allowed_networks() -> tuple[Union[IPv4Network, IPv6Network], ...]:
-    configured = getattr(settings, SETTING, None) or ()
-    if isinstance(configured, str):
-        configured = configured.replace(",", " ").split()
-    return _parse_networks(tuple(configured))
+def allowed_networks() -> tuple[Network, ...]:
+    """ALERT_ALLOWED_NETWORKS as networks."""
+    return parse_networks(SETTING, getattr(settings, SETTING, None))
 
 
 def _embedded_ipv4(ip: IPv6Address) -> Optional[tuple[str, IPv4Address]]:

@@ -19,6 +19,7 @@ from explorer.alerting.transports.base import DeliveryError
 from explorer.alerting.transports.guarded_connection import guarded_session
 
 USER_AGENT = "SwarmExplorer-Alerts/1"
+MAX_RETRY_AFTER = 24 * 3600  # seconds: a longer wait asked for is not believed
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's body read at most (only a known API's answer is ever parsed)
 
 
@@ -38,13 +39,16 @@ def host_of(url: str) -> str:
         return "the receiver"
 
 
-def _retry_after(answer: Answer) -> Optional[float]:
-    value = answer.headers.get("Retry-After", "")
+def retry_after_seconds(value) -> Optional[float]:
+    """A receiver's "retry after" (a Retry-After header, a number in an API's answer) as seconds, when it is a number
+    of at most a day; None otherwise."""
+    if isinstance(value, bool):
+        return None
     try:
         seconds = float(value)
-    except ValueError:
+    except (TypeError, ValueError):
         return None
-    return seconds if 0 <= seconds <= 24 * 3600 else None
+    return seconds if 0 <= seconds <= MAX_RETRY_AFTER else None
 
 
 def status_words(code: int) -> str:
@@ -62,7 +66,7 @@ def raise_for_answer(answer: Answer, url: str, detail: Optional[str] = None) -> 
         return code
     where = f"{status_words(code)} from {host_of(url)}" + (f": {detail}" if detail else "")
     if code == 429:
-        raise DeliveryError(where, status_code=code, retry_after=_retry_after(answer))
+        raise DeliveryError(where, status_code=code, retry_after=retry_after_seconds(answer.headers.get("Retry-After")))
     raise DeliveryError(where, permanent=400 <= code < 500, status_code=code)
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from explorer.alerting.transports.base import DeliveryError, Message, Transport
 from explorer.alerting.transports.declaration import ChannelKind, ConfigField
 from explorer.alerting.transports.fields import matching
-from explorer.alerting.transports.http import post, raise_for_answer
+from explorer.alerting.transports.http import post, raise_for_answer, retry_after_seconds
 
 TELEGRAM_TEXT_LIMIT = 4096
 DESCRIPTION_LIMIT = 200
@@ -32,9 +32,8 @@ class TelegramTransport(Transport):
         except DeliveryError as error:
             parameters = document.get("parameters")
             retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
-            number = isinstance(retry_after, (int, float)) and not isinstance(retry_after, bool)
-            if error.retry_after is None and number and 0 <= retry_after <= 24 * 3600:
-                error.retry_after = float(retry_after)
+            if error.retry_after is None and isinstance(retry_after, (int, float)):  # a number, as the Bot API sends
+                error.retry_after = retry_after_seconds(retry_after)
             raise
 
 
