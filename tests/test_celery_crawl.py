@@ -10,6 +10,8 @@ from explorer.tasks import crawl as crawl_task
 from swarm.localswarm.processes import wait_until
 from tests.support.swarm import NOWHERE
 
+pytestmark = pytest.mark.both_databases  # CI's PostgreSQL run keeps it: a real crawl stored through the worker
+
 
 def test_a_crawl_task_runs_in_a_real_worker_and_lands_in_the_database(celery_worker_process):
     worker, log_path = celery_worker_process
