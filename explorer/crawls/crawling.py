@@ -30,9 +30,8 @@ CRAWLS_BY_STATUS_KEY = "swarm-explorer:crawls:{status}"
 def initial_peers() -> list[str]:
     if settings.SWARM_INITIAL_PEERS:
         return list(settings.SWARM_INITIAL_PEERS)
-    from petals.constants import PUBLIC_INITIAL_PEERS
-
-    import swarm.compat  # noqa: F401
+    import swarm.compat  # noqa: F401  # isort: skip  (before petals: it restores the names petals imports)
+    from petals.constants import PUBLIC_INITIAL_PEERS  # isort: skip
 
     return list(PUBLIC_INITIAL_PEERS)
 
