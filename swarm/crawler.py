@@ -5,7 +5,8 @@ every model in one get_many, capped (swarm.admission), followed there by rpc_inf
 online (swarm.reachability). Each round trip is watched by swarm.dht_calls: a DHT process that dies, stops answering
 or loses its p2p daemon fails the crawl at once (DHTUnavailable: the caller restarts the client), as does a worker
 that is asked to stop. The checks and the previous crawl's verdicts give each server's reachability
-(swarm.verdicts), so that our own trouble never reads as the swarm's.
+(swarm.verdicts), so that our own trouble never reads as the swarm's. Each server carries the multiaddrs our p2p
+daemon knew for it after the checks, or else those of the crawl before (swarm.addresses: private data).
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from swarm.records import (
     parse_blocks,
     parse_model_registry,
 )
-from swarm.snapshot import NO_ANSWER, NOT_CHECKED, BootstrapPeer, CrawlChecks, CrawlSnapshot, RejectedRecord
+from swarm.snapshot import (
+    NO_ANSWER,
+    NOT_CHECKED,
+    BootstrapPeer,
+    CrawlChecks,
+    CrawlSnapshot,
+    ModelReport,
+    RejectedRecord,
+)
 from swarm.verdicts import DEFAULT_CONFIRMATIONS, PriorVerdict, carried_over, conclude_all, prior_verdicts
 
 logger = logging.getLogger(__name__)
@@ -132,10 +141,11 @@ def _read_models(dht: DHT, settings: CrawlSettings, stop: Optional[threading.Eve
 def _read_blocks(
     dht: DHT, models: list[RegisteredModel], settings: CrawlSettings, priors: Mapping[str, PriorVerdict],
     stop: Optional[threading.Event],
-) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord], int, dict[str, Reachability], CrawlChecks]:
+) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord], int, dict[str, Reachability], CrawlChecks,
+           dict[str, tuple[str, ...]]]:
     """Every block of every model read and its online servers checked, in one command to the DHT process; per model,
     the announcements that passed, the rejected records (and how many more the caps' summaries stand for), each
-    checked server's verdict and how the checks went."""
+    checked server's verdict, how the checks went and the checked servers' multiaddrs."""
     prefixes = [(model.dht_prefix, model.num_blocks) for model in models]
     logger.info("crawl: reading the block records of %d models and checking their servers", len(prefixes))
     suspects = sorted(peer for peer, prior in priors.items() if prior.reachable and prior.failed_checks)
@@ -147,6 +157,7 @@ def _read_blocks(
         raise DHTClientBroken("reading block records and checking servers' rpc_info: our p2p daemon exited during the "
                           "checks, so they say nothing about the servers")
     replies = health.pop("rejected_replies", [])
+    addresses = health.pop("addresses", {})
     logger.info("%d block keys read in %.2f s (still empty after each pass: %s), %d read again in %.2f s (a "
                 "server's span had gaps), checks %.2f s", sum(blocks for _, blocks in prefixes), health.pop("read_s"),
                 health.pop("missed"), health.pop("reread_keys"), health.pop("reread_s"), health["duration_s"])
@@ -158,7 +169,19 @@ def _read_blocks(
     deferred = sum(1 for peer, verdict in verdicts.items()
                    if verdict.check == NOT_CHECKED and peer in priors and priors[peer].reachable is False)
     return (announcements, rejected + cut_records, uncounted, verdicts,
-            CrawlChecks(**health, held=held, deferred=deferred))
+            CrawlChecks(**health, held=held, deferred=deferred), addresses)
+
+
+def with_addresses(report: ModelReport, learnt: Mapping[str, Sequence[str]],
+                   before: Mapping[str, tuple[str, ...]]) -> ModelReport:
+    """The report with each server's multiaddrs: those learnt in this crawl, else those of the crawl before (a peer
+    we did not connect to this time has not moved for that)."""
+    servers = []
+    for server in report.servers:
+        addresses = tuple(learnt[server.peer_id]) if server.peer_id in learnt else before.get(server.peer_id, ())
+        servers.append(server if addresses == server.addresses
+                       else server.model_copy(update={"addresses": addresses}))
+    return report.model_copy(update={"servers": tuple(servers)})
 
 
 def crawl_swarm(dht: DHT, settings: CrawlSettings, previous: Optional[CrawlSnapshot] = None,
@@ -172,7 +195,8 @@ def crawl_swarm(dht: DHT, settings: CrawlSettings, previous: Optional[CrawlSnaps
     bootstrap_call = DHTCall(dht, partial(dht_reads.ping_bootstrap_peers, maddrs=settings.initial_peers,
                                           timeout=settings.bootstrap_timeout), "pinging bootstrap peers")
     models, in_registry, rejected, uncounted = _read_models(dht, settings, stop)
-    announcements, bad_blocks, more_uncounted, reachability, checks = _read_blocks(dht, models, settings, priors, stop)
+    announcements, bad_blocks, more_uncounted, reachability, checks, learnt = _read_blocks(dht, models, settings,
+                                                                                           priors, stop)
     try:
         bootstrap = tuple(BootstrapPeer(**item) for item in _wait(bootstrap_call, settings.bootstrap_timeout + 5,
                                                                    settings, stop))
@@ -183,12 +207,14 @@ def crawl_swarm(dht: DHT, settings: CrawlSettings, previous: Optional[CrawlSnaps
         bootstrap = tuple(BootstrapPeer(maddr=maddr, reachable=False, error="not checked")
                           for maddr in settings.initial_peers)
 
-    reports = tuple(
+    before = {server.peer_id: server.addresses for server in previous.servers if server.addresses} if previous else {}
+    reports = tuple(with_addresses(
         build_model_report(
             model.dht_prefix, model.num_blocks, model.repository, model.dht_prefix in in_registry,
             announcements[model.dht_prefix], reachability,
             carried_over(previous.model(model.dht_prefix) if previous is not None else None,
-                         {item.peer_id for item in announcements[model.dht_prefix]}, settings.confirmations))
+                         {item.peer_id for item in announcements[model.dht_prefix]}, settings.confirmations)),
+        learnt, before)
         for model in models
     )
     every_rejected = rejected + bad_blocks

@@ -4,6 +4,9 @@ and the ones that did not answer last, the whole check bounded in time. Each out
 answer" (NO_ANSWER) from "we could not check it" (NOT_CHECKED: our budget ran out, our event loop was too busy to
 tell, our p2p daemon exited), which the crawler must never count as an outage.
 
+After the checks, the multiaddrs our p2p daemon holds for the checked peers (`P2P.list_peers`: the peers connected
+now, which the checks just dialled) come back with the health, capped (swarm.addresses.kept): where servers are.
+
 This module's memory of who answered lives in the DHT process, which outlives crawls; the worker seeds it from the
 stored history when it starts a DHT client (`remember_reachable`).
 """
@@ -26,6 +29,7 @@ import swarm.compat  # noqa: F401  (restores hivemind names petals needs; must c
 # isort: split
 from petals.server.handler import TransformerConnectionHandler
 
+from swarm.addresses import kept
 from swarm.dht_bounds import RejectedValue, bounded_loads
 from swarm.snapshot import ANSWERED, NO_ANSWER, NOT_CHECKED
 from swarm.text import error_text
@@ -34,6 +38,7 @@ BUSY_LAG_S = 1.0  # our event loop ran this late during a call: a timeout then s
 LAG_SAMPLE_S = 0.1
 MEMORY_SIZE = 100_000  # peers remembered, least recently checked forgotten first
 MAX_REJECTED_REPLIES = 64
+LIST_PEERS_TIMEOUT_S = 2.0
 
 CheckResult = tuple  # (outcome, rtt_s or None, error or None)
 
@@ -59,6 +64,7 @@ class CheckHealth:
     max_loop_lag_s: float = 0.0
     daemon_alive: bool = True
     rejected_replies: list = field(default_factory=list)  # (peer_id, reason) of replies refused by the bounds
+    addresses: dict = field(default_factory=dict)  # peer_id -> its multiaddrs (swarm.addresses.kept), checked peers
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -175,10 +181,7 @@ async def check_servers(node: DHTNode, peer_ids: Sequence[str], policy: CheckPol
     error), and how the check went."""
     loop_started = time.monotonic()
     deadline = loop_started + policy.budget_s
-    try:
-        connected = frozenset(info.peer_id.to_base58() for info in await asyncio.wait_for(node.p2p.list_peers(), 2.0))
-    except Exception:
-        connected = frozenset()
+    connected = frozenset(info.peer_id.to_base58() for info in await connected_peers(node))
     queue = check_order(peer_ids, known, connected, suspects=frozenset(suspects))
     health = CheckHealth(wanted=len(queue))
     results: dict[str, CheckResult] = {}
@@ -214,7 +217,20 @@ async def check_servers(node: DHTNode, peer_ids: Sequence[str], policy: CheckPol
     health.duration_s = time.monotonic() - loop_started
     health.max_loop_lag_s = lag.worst(loop_started, time.monotonic())
     health.daemon_alive = daemon_alive(node)
+    wanted = set(queue)
+    for info in await connected_peers(node):
+        peer = info.peer_id.to_base58()
+        if peer in wanted and info.addrs:
+            health.addresses[peer] = kept(info.addrs)
     return results, health
+
+
+async def connected_peers(node: DHTNode) -> list:
+    """The peers our p2p daemon is connected to now (hivemind PeerInfo: peer_id, addrs); [] if it cannot tell."""
+    try:
+        return list(await asyncio.wait_for(node.p2p.list_peers(), LIST_PEERS_TIMEOUT_S))
+    except Exception:
+        return []
 
 
 def remember_reachable(peer_ids: Iterable[str], known: CheckMemory = memory,

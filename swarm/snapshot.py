@@ -66,6 +66,7 @@ class ServerRecord(Frozen):
     failed_checks: int = 0  # checks failed in crawls running; `state` turns unreachable once they confirm it
     missed_reads: int = 0  # crawls running that found no record of it (>0: carried over from the crawl before)
     expires_at: Optional[float] = None  # DHT expiration time of the freshest block record
+    addresses: tuple[str, ...] = ()  # multiaddrs the crawl's libp2p node knew for this peer (swarm.addresses); private
 
     @property
     def blocks(self) -> range:

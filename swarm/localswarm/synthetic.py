@@ -4,7 +4,9 @@ from a seed and published into a real hivemind DHT by one publisher peer.
 They are records without processes: spans tile each model, states, throughputs, relays, names, versions and pings
 look like what Petals servers write (ServerInfo.to_tuple()), but nothing answers rpc_info for these peer ids, so a
 crawl's reachability checks against them fail (at once: no address is known for them). `snapshot()` gives the CrawlSnapshot a crawl of them yields
-(through the crawler's own parser), for storage and page benchmarks that need no DHT.
+(through the crawler's own parser), for storage and page benchmarks that need no DHT, with the addresses a crawl that
+connected to them would have learnt: public ones spread over the continents, relayed ones for servers using a relay,
+a few private ones (`synthetic_addresses`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ NAMED_SHARE = 0.6
 VERSIONS = ("2.2.0", "2.2.0", "2.2.0", "2.1.0", "2.3.0.dev2")
 PINGS_PER_SERVER = 5
 STORE_BATCH = 4096  # records per store_many call
+PRIVATE_SHARE = 0.05
+# /24 networks that the shipped DB-IP City Lite places on every inhabited continent (the last byte varies per server)
+PUBLIC_NETWORKS = ("8.8.8", "1.1.1", "9.9.9", "193.0.6", "202.12.27", "200.160.2", "196.216.2", "195.46.39",
+                   "133.11.0", "200.7.84", "103.1.2", "41.0.0", "151.101.1", "77.88.8")
+RELAY_IP = "195.46.39.40"
 
 
 @dataclass(frozen=True)
@@ -110,10 +117,28 @@ class SyntheticSwarm:
                                       announcements[model.dht_prefix],
                                       {item.peer_id: check for item in announcements[model.dht_prefix]})
                    for model in self.models]
+        relay = synthetic_peer_id(self.spec.seed, -1)
+        addresses = {server.peer_id: synthetic_addresses(server.peer_id, bool(server.extra.get("using_relay")), relay)
+                     for server in self.servers}
+        reports = [report.model_copy(update={"servers": tuple(
+            server.model_copy(update={"addresses": addresses[server.peer_id]}) for server in report.servers)})
+            for report in reports]
         bootstrap = "/ip4/127.0.0.1/tcp/31337/p2p/" + self.servers[0].peer_id if self.servers else ""
         return CrawlSnapshot(started_at=at, duration_s=1.0, initial_peers=(bootstrap,),
                              bootstrap=(BootstrapPeer(maddr=bootstrap, reachable=True, rtt_s=0.001),),
                              models=tuple(reports))
+
+
+def synthetic_addresses(peer_id: str, using_relay: bool, relay_peer_id: str) -> tuple[str, ...]:
+    """The multiaddrs a crawl would know for this synthetic server, chosen from its peer id (the same every time): a
+    relayed one through a public relay if it uses a relay, else a public one (or, for a few, a private one)."""
+    digest = hashlib.sha256(peer_id.encode()).digest()
+    if using_relay:
+        return (f"/ip4/{RELAY_IP}/tcp/4001/p2p/{relay_peer_id}/p2p-circuit/p2p/{peer_id}",)
+    if digest[0] < 256 * PRIVATE_SHARE:
+        return (f"/ip4/192.168.{digest[1]}.{1 + digest[2] % 254}/tcp/31337/p2p/{peer_id}",)
+    network = PUBLIC_NETWORKS[digest[1] % len(PUBLIC_NETWORKS)]
+    return (f"/ip4/{network}.{1 + digest[2] % 254}/tcp/31337/p2p/{peer_id}",)
 
 
 def synthetic_peer_id(seed: int, index: int) -> str:
