@@ -8,6 +8,7 @@ import pytest
 
 from explorer.crawls import latest
 from explorer.crawls.ingest import store_crawl
+from explorer.crawls.regions import location_config
 from swarm.localswarm.synthetic import make_swarm
 from swarm.snapshot import ServerState
 from tests.support.snapshots import PEERS, model, server, snapshot
@@ -59,7 +60,7 @@ def test_the_default_first_page_is_the_one_kept_for_the_crawl(client, swarm):
     def must_not_build(*_args):
         raise AssertionError("the sections were built again for the same crawl")
 
-    kept = latest.derived(("model-sections", "table-0"), must_not_build)
+    kept = latest.derived(("model-sections", "table-0"), must_not_build, location_config())
     assert kept["servers"] and kept["servers"] in page
     assert kept["servers"] not in html(client, PATH + "?page=2")
     assert kept["servers"] in html(client, PATH + "?state=&name=&page=")  # empty values are no filter

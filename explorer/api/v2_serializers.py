@@ -2,16 +2,21 @@
 checks' are in explorer.probes.serializers: the probe command and the progress WebSocket speak them too).
 
 Models and servers carry their current numbers from the latest crawl (explorer.api.v2_current), which the view puts in
-the serializer context (`reports`, `records`) once per request: null where the latest crawl did not see them."""
+the serializer context (`reports`, `records`) once per request: null where the latest crawl did not see them. A server's
+`location` is coarse (explorer.locations); its `addresses` are there only when PUBLISH_PEER_ADDRESSES is on."""
 
 from datetime import timedelta
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from explorer.crawls.regions import model_regions
 from explorer.json_fields import TextOrNull
+from explorer.locations import CONTINENTS, location_of
 from explorer.models import Crawl, Model, Peer, Probe, Server, ServerSession, StateChange
+from swarm.addresses import DIRECT, PRIVATE, RELAYED, UNKNOWN
 from swarm.snapshot import HEALTH_WORDS
 
 NOT_SEEN = " (null when the latest crawl did not see it)"
@@ -84,6 +89,55 @@ class ModelSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(since)
 
 
+class RegionSerializer(serializers.Serializer):
+    """Where a model's blocks are served from, in one region."""
+
+    region = serializers.CharField(help_text='a continent code (AF, AN, AS, EU, NA, OC, SA), "private" (servers '
+                                             'announcing only private or loopback addresses) or "relayed_or_unknown" '
+                                             '(relayed: the relay\'s place is not the server\'s; or no address '
+                                             'known)')
+    name = serializers.CharField(help_text='the region for people: "Europe", "Private network", "Relayed / unknown"')
+    replication = serializers.ListField(child=serializers.IntegerField(min_value=0),
+                                        help_text="per block (num_blocks of them, from block 0): online, reachable "
+                                                  "servers located in this region covering it")
+    missing = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(min_value=0), min_length=2, max_length=2),
+        help_text="the runs of blocks no such server covers, as [start, end) pairs: end exclusive, like "
+                  "start_block and end_block (the pages say them inclusive: [40, 80] is \"blocks 40–79\")")
+
+
+class ModelDetailSerializer(ModelSerializer):
+    """A model (as in the list) and where its blocks are served from, per region."""
+
+    regions = serializers.SerializerMethodField()
+
+    class Meta(ModelSerializer.Meta):
+        fields = ModelSerializer.Meta.fields + ["regions"]
+
+    @extend_schema_field(RegionSerializer(many=True, allow_null=True))
+    def get_regions(self, model: Model):
+        """Per region (the continents where any server of the swarm is located, then "private" and
+        "relayed_or_unknown" when this model has servers there): its replication per block and the blocks it misses
+        (null when the latest crawl did not see the model)."""
+        regions = model_regions(model.dht_prefix)
+        return None if regions is None else regions.as_json()
+
+
+class LocationSerializer(serializers.Serializer):
+    """Where a server is, coarsely, from its direct public address in an offline database (never the address)."""
+
+    reach = serializers.ChoiceField(choices=(DIRECT, RELAYED, PRIVATE), help_text="direct: a public address of its "
+                                    "own; relayed: only through a relay (never located at the relay); private: a "
+                                    "private or loopback address")
+    continent_code = serializers.ChoiceField(choices=sorted(CONTINENTS), allow_null=True)
+    continent = TextOrNull()
+    country_code = TextOrNull(help_text="ISO 3166 alpha-2")
+    country = TextOrNull()
+    city = TextOrNull()
+    latitude = serializers.FloatField(allow_null=True, help_text="rounded to 0.1 degree")
+    longitude = serializers.FloatField(allow_null=True, help_text="rounded to 0.1 degree")
+
+
 class ServerRecordSerializer(serializers.ModelSerializer):
     """One peer serving one model: its stored state and span, and what its record in the latest crawl announces."""
 
@@ -94,15 +148,30 @@ class ServerRecordSerializer(serializers.ModelSerializer):
     torch_dtype = _current(TextOrNull, "torch_dtype", "the dtype it computes in")
     quant_type = _current(TextOrNull, "quant_type", "its weights' quantization")
     adapters = _current(serializers.ListField, "adapters", "the adapters it serves", child=serializers.CharField())
+    location = LocationSerializer(source="current_location", read_only=True, allow_null=True,
+                                  help_text="where it is, coarsely (null when no address of it is known, or "
+                                            "when the latest crawl did not see it)")
+    addresses = serializers.ListField(  # not read-only, so that the schema does not call it required
+        child=serializers.CharField(), source="current_addresses", required=False,
+        help_text="its multiaddrs as our crawler knew them: present only where the site publishes them "
+                  "(PUBLISH_PEER_ADDRESSES)")
 
     class Meta:
         model = Server
         fields = ["dht_prefix", "state", "state_since", "start_block", "end_block", "first_seen", "throughput",
-                  "cache_tokens_left", "using_relay", "torch_dtype", "quant_type", "adapters"]
+                  "cache_tokens_left", "using_relay", "torch_dtype", "quant_type", "adapters", "location",
+                  "addresses"]
 
     def to_representation(self, instance: Server):
-        instance.current = self.context.get("records", {}).get((instance.peer.peer_id, instance.model.dht_prefix))
-        return super().to_representation(instance)
+        current = self.context.get("records", {}).get((instance.peer.peer_id, instance.model.dht_prefix))
+        instance.current = current
+        location = location_of(current) if current is not None else None
+        instance.current_location = location.as_json() if location and location.reach != UNKNOWN else None
+        instance.current_addresses = list(current.addresses) if current is not None else []
+        data = super().to_representation(instance)
+        if not settings.PUBLISH_PEER_ADDRESSES:
+            data.pop("addresses", None)
+        return data
 
 
 class ServerSerializer(ServerRecordSerializer):

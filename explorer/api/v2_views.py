@@ -34,6 +34,10 @@ class ModelViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "reports": latest_reports()}
 
+    def get_serializer_class(self):
+        """The detail adds `regions` (per block and region: too long to repeat for every model of a list)."""
+        return v2_serializers.ModelDetailSerializer if self.action == "retrieve" else super().get_serializer_class()
+
     @extend_schema(
         parameters=[OpenApiParameter("range", OpenApiTypes.STR, enum=list(RANGES), default=DEFAULT_RANGE,
                                      description="time range; per-crawl points up to 24h, hourly beyond")],

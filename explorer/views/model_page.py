@@ -1,5 +1,5 @@
-"""`/models/<dht_prefix>/`: coverage map, probe status, server table, history and probe charts, recent probes,
-consistency verdicts, recent state changes."""
+"""`/models/<dht_prefix>/`: coverage map, where its blocks are served from (explorer.crawls.regions), probe status,
+server table, history and probe charts, recent probes, consistency verdicts, recent state changes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from django.template.loader import render_to_string
 
 from explorer.crawls import latest
 from explorer.crawls.history import DEFAULT_RANGE, RANGES, chart_points, model_series
+from explorer.crawls.regions import location_config, model_regions
+from explorer.locations import attribution
 from explorer.models import Model, StateChange
 from explorer.probes.display import model_probe_context
 from explorer.views.charts import model_history_figures, probe_latency_figure
@@ -43,9 +45,12 @@ def _sections_builder(dht_prefix: str):
         pings_to = _pings_to(snapshot)
         offered = versions(report) if report else []
         coverage = render_to_string("explorer/partials/coverage.html", {"report": report, "dht_prefix": dht_prefix})
+        regions = render_to_string("explorer/partials/model_regions.html", {
+            "regions": model_regions(dht_prefix), "dht_prefix": dht_prefix, "attribution": attribution()})
         servers = (render_table(report, pings_to, offered, TableQuery(), table_page(report, TableQuery()))
                    if report else "")
-        return {"coverage": coverage, "servers": servers, "pings_to": pings_to, "versions": offered}
+        return {"coverage": coverage, "regions": regions, "servers": servers, "pings_to": pings_to,
+                "versions": offered}
 
     return build
 
@@ -66,7 +71,8 @@ def model_context(dht_prefix: str) -> dict:
     if model is None and report is None:
         raise Http404(f"no model with dht_prefix {dht_prefix[:64]!r} has been seen")
     context.update(model=model, report=report, dht_prefix=dht_prefix,
-                   sections=latest.derived(("model-sections", dht_prefix), _sections_builder(dht_prefix)))
+                   sections=latest.derived(("model-sections", dht_prefix), _sections_builder(dht_prefix),
+                                           location_config()))
     return context
 
 
