@@ -5,9 +5,15 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test test-postgres bench bench-quick clean
+.PHONY: install outlines run demo test test-postgres bench bench-quick clean
 
-install: $(STAMP)
+install: $(STAMP) outlines
+
+# the overview globe's world outlines in static/vendor/topojson/ (git-ignored): plotly.js's dist/topojson of the
+# version plotly bundles, fetched with npm and checked against its pinned sha512 (explorer/outlines.py); a no-op when
+# in place, fetched again when the version changes; without npm a warning, and the globe draws without outlines.
+outlines: $(STAMP)
+	$(PY) -m explorer.outlines
 
 # torch first, pinned: the CPU wheel (plain `torch` would pull gigabytes of CUDA packages); then the runtime lock and
 # the test and benchmark tools' lock (the image installs requirements.lock only); then petals without its dependencies

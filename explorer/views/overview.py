@@ -7,8 +7,11 @@ from collections import Counter, defaultdict
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import render
 
+from explorer import outlines
+from explorer.locations import attribution, locations_of
 from explorer.models import Model, Probe
 from explorer.views.common import page_context
+from explorer.views.globe import globe_figure
 from explorer.views.page_cache import shared_page
 from swarm.snapshot import HEALTH_WORDS, CrawlSnapshot, ServerState
 
@@ -67,5 +70,8 @@ def overview(request):
                     for model in snapshot.models],
             totals=swarm_totals(snapshot),
             contributors=top_contributors(snapshot),
+            globe=globe_figure(snapshot, locations_of(snapshot.servers),
+                              outlines=outlines.installed_version() is not None),
+            geo_attribution=attribution(),
         )
     return render(request, "explorer/overview.html", context)
