@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from explorer.views.contribute import contribute
 from explorer.views.favicon import favicon
 from explorer.views.health import healthz
 from explorer.views.live import live_state_json
@@ -11,6 +12,7 @@ from explorer.views.model_page import model_page
 from explorer.views.overview import overview
 from explorer.views.probe_request import request_probe
 from explorer.views.rejected import rejected_records
+from explorer.views.server_feed import server_feed
 from explorer.views.server_page import server_page
 from explorer.views.signin_lockouts import signin_lockouts
 
@@ -19,7 +21,9 @@ urlpatterns = [
     path("models/<path:dht_prefix>/", model_page, name="model"),  # a prefix may contain "/"
     path("servers/<str:peer_id>/", server_page, name="server"),
     path("servers/<str:peer_id>/probe", request_probe, name="probe-server"),
+    path("servers/<str:peer_id>/feed.atom", server_feed, name="server-feed"),
     path("rejected/", rejected_records, name="rejected-records"),
+    path("contribute/", contribute, name="contribute"),
     path("live/state.json", live_state_json, name="live-state"),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
