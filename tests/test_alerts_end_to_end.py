@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import datetime, timezone
 
 import psutil
@@ -23,7 +21,7 @@ from explorer.models import Alert, AlertChannel, AlertDelivery, AlertNotificatio
 from swarm.localswarm.launcher import ServerPlan
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.tiny_models import TINY_LLAMA
-from tests.support.processes import celery_beat, celery_worker
+from tests.support.processes import celery_beat, celery_worker, stopped
 from tests.support.receivers import HttpReceiver, SmtpReceiver
 
 
@@ -153,20 +151,9 @@ def test_a_broken_model_notifies_each_channel_once_and_its_recovery_once(victim,
     assert DeliveryAttempt.objects.filter(ok=True).count() == 4
 
 
-@contextmanager
 def frozen(pid: int):
     """The server and all its processes stopped (SIGSTOP) as a hung machine would be; always thawed again."""
-    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    for process in processes:
-        os.kill(process.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for process in processes:
-            try:
-                os.kill(process.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+    return stopped([psutil.Process(pid), *psutil.Process(pid).children(recursive=True)])
 
 
 def test_a_flapping_server_produces_a_flapping_notice_not_a_storm(victim, stack, receiver, smtp):

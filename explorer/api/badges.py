@@ -34,13 +34,18 @@ def badge_json(request, dht_prefix: str):
     return JsonResponse({"schemaVersion": 1, "label": label, "message": status, "color": COLORS[status]})
 
 
-@cache_control(max_age=30)
-def badge_svg(request, dht_prefix: str):
-    label, status = _status_for(dht_prefix)
+def svg_badge(request, label: str, status: str, color: str):
+    """A shields-like SVG badge: the label on grey, the status on its colour (the template escapes both)."""
     label_width = int(len(label) * CHAR_WIDTH + 12)
     status_width = int(len(status) * CHAR_WIDTH + 12)
     return render(request, "explorer/badge.svg", {
-        "label": label, "status": status, "color": COLORS[status], "label_width": label_width,
+        "label": label, "status": status, "color": color, "label_width": label_width,
         "status_width": status_width, "width": label_width + status_width,
         "label_x": label_width / 2, "status_x": label_width + status_width / 2,
     }, content_type="image/svg+xml")
+
+
+@cache_control(max_age=30)
+def badge_svg(request, dht_prefix: str):
+    label, status = _status_for(dht_prefix)
+    return svg_badge(request, label, status, COLORS[status])

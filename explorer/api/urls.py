@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from explorer.api import badges, metrics, v1_views, v2_rejected, v2_views
+from explorer.api import badges, metrics, server_badges, v1_views, v2_rejected, v2_views
 
 router = SimpleRouter()
 router.register("models", v2_views.ModelViewSet)
@@ -25,4 +25,6 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("badges/models/<path:dht_prefix>.svg", badges.badge_svg, name="badge-svg"),
     path("badges/models/<path:dht_prefix>.json", badges.badge_json, name="badge-json"),
+    path("badges/servers/<str:peer_id>.svg", server_badges.server_badge_svg, name="server-badge-svg"),
+    path("badges/servers/<str:peer_id>.json", server_badges.server_badge_json, name="server-badge-json"),
 ]

@@ -8,12 +8,15 @@ from datetime import datetime, timezone
 
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 
 from explorer.crawls.history import RANGES, uptime
-from explorer.models import Peer, ServerSample, ServerSession, StateChange
+from explorer.locations import location_context
+from explorer.models import Peer, Server, ServerSample, ServerSession, StateChange
 from explorer.probes.display import server_probe_context
 from explorer.views.charts import server_history_figure
 from explorer.views.common import page_context
+from explorer.views.doctor import FLAPPING_WINDOW, Diagnosis, Facts, StoredServer, diagnose
 from explorer.views.names import names_for
 from explorer.views.paging import BadQuery, bad_request, page_links, page_number, page_of
 from swarm.records import is_valid_peer_id
@@ -27,6 +30,25 @@ def uptime_rows(sessions: list, first_seen: datetime, now: datetime) -> list[dic
     share covers only the time since: the page says so rather than show 100 % for 30 d of a server seen today)."""
     return [{"window": key, "share": share, "since_first_seen": now - RANGES[key] < first_seen}
             for key, share in uptime(sessions, first_seen, now).items()]
+
+
+def badge_markdown(request, peer_id: str) -> str:
+    """The Markdown a server's operator pastes into a README: its badge, linking to this page."""
+    badge = request.build_absolute_uri(reverse("server-badge-svg", args=[peer_id]))
+    return f"[![Petals server]({badge})]({request.build_absolute_uri(reverse('server', args=[peer_id]))})"
+
+
+def diagnosis_of(peer, peer_id: str, records: list, snapshot, sessions: list, changes: list,
+                 now: datetime) -> Diagnosis:
+    """The reachability doctor's findings (explorer.views.doctor) from what the page already loaded, plus one query."""
+    stored = [StoredServer(*row) for row in Server.objects.filter(peer=peer).values_list(
+        "model__dht_prefix", "state", "state_since")] if peer else []
+    ended = [session.ended_at for session in sessions]
+    return diagnose(Facts(
+        peer_id=peer_id, now=now, records=records, swarm=snapshot.servers if snapshot else (), stored=stored,
+        recent_changes=sum(1 for change in changes if not change.span_changed and change.at >= now - FLAPPING_WINDOW),
+        last_online=max(ended) if ended and None not in ended else None,
+    ))
 
 
 def server_page(request, peer_id: str):
@@ -68,5 +90,8 @@ def server_page(request, peer_id: str):
         pings_from=pings_from,
         names=names_for([*pings_to, *pings_from], snapshot.servers if snapshot else ()),  # at most one query
         figure=server_history_figure(samples, peer.first_seen, now) if samples else None,
+        **location_context(records),
+        diagnosis=diagnosis_of(peer, peer_id, records, snapshot, sessions, changes, now),
+        badge_markdown=badge_markdown(request, peer_id),
     )
     return render(request, "explorer/server.html", context)

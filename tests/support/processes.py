@@ -8,8 +8,9 @@ import signal
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
+import psutil
 import pytest
 
 from explorer.management.celery_commands import beat_args, celery_argv, worker_args
@@ -138,3 +139,19 @@ def celery_beat(swarm_peers, redis_url, tmp_path, **extra_env):
     with child(beat_argv(tmp_path), tmp_path / "beat.log", child_env(swarm_peers, redis_url, tmp_path, **extra_env),
                "celery beat", ready=BEAT_READY, timeout=120, grace=30) as started:
         yield started.process, started.log_path
+
+
+@contextmanager
+def stopped(processes: Iterable[psutil.Process]):
+    """These processes stopped (SIGSTOP), as a hung machine would leave them; always thawed again (SIGCONT)."""
+    processes = list(processes)
+    for process in processes:
+        os.kill(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for process in processes:
+            try:
+                os.kill(process.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
