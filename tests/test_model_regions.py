@@ -23,7 +23,7 @@ MORE = ["QmQKXjYVggnr9eKoA3J9y93ngGXh5rMv15motH3kPbKCaw", "QmQ1JGhFX3Ldy7R8wcnxB
 GERMANY, USA, USA_2, AUSTRALIA, PRIVATE = "46.4.0.1", "8.8.8.8", "8.8.4.4", "1.1.1.1", "192.168.1.5"
 HOSTILE = '<script>alert("x")</script>'
 ROW = re.compile(r'<tr data-region="([^"]+)"><th scope="row">([^<]+)</th>(.*?)</tr>')
-CELL = re.compile(r'<td class="rep (rep-[a-z0-9]+)" title="[^"]*">(\d+)\+?</td>')
+CELL = re.compile(r'<td class="rep (rep-[a-z0-9]+)"(?: title="[^"]*")?>(\d+)\+?</td>')
 
 
 def at(record, ip: str, peer_id: str = None, relay: str = None):
