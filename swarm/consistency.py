@@ -52,7 +52,7 @@ def check_consistency(client: ClientModel, settings: ProbeSettings = ProbeSettin
     result = ConsistencyResult(dht_prefix=client.dht_prefix, status=ProbeStatus.OK, started_at=started_at,
                                duration_s=0.0)
     router = client.sequence_manager(blocked=list(blocked), connect_timeout=settings.connect_timeout,
-                                     request_timeout=settings.request_timeout)
+                                     request_timeout=settings.request_timeout, routing_timeout=settings.deadline_s)
     verdicts: dict[str, ServerVerdict] = {}
     try:
         max_length = len(settings.prompt_ids) + settings.tokens

@@ -15,6 +15,7 @@ from hivemind import DHT
 
 import swarm.compat  # noqa: F401
 import swarm.dht_reads  # noqa: F401  (imported before the DHT forks, so its process already has it)
+from swarm.dht_orphans import after_a_dht_process_died
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def discard_dht(dht: DHT, reason: str) -> None:
         except Exception:
             logger.warning("killing the DHT client failed", exc_info=True)
         _dht, _dht_peers = None, ()
+        after_a_dht_process_died()
 
 
 def shutdown_dht() -> None:
@@ -100,4 +102,5 @@ def _shutdown_locked() -> None:
             _dht.shutdown()
         except Exception:  # the process may already be gone
             logger.warning("DHT client shutdown failed", exc_info=True)
+        after_a_dht_process_died()  # it may have died, or been terminated, while it held hivemind's shared locks
     _dht, _dht_peers = None, ()

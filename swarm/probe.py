@@ -75,7 +75,8 @@ def run_probe(
 
     def manager(**kwargs) -> ProbeSequenceManager:
         managers.append(client.sequence_manager(connect_timeout=settings.connect_timeout,
-                                                request_timeout=settings.request_timeout, **kwargs))
+                                                request_timeout=settings.request_timeout,
+                                                routing_timeout=max(1.0, deadline - time.perf_counter()), **kwargs))
         return managers[-1]
 
     try:

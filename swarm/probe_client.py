@@ -24,6 +24,7 @@ from petals import AutoDistributedConfig, AutoDistributedModelForCausalLM
 from petals.client.routing.sequence_manager import SequenceManagerState
 from petals.data_structures import UID_DELIMITER
 
+from swarm.dht_orphans import after_a_dht_process_died
 from swarm.probe_session import ProbeSequenceManager
 
 logger = logging.getLogger(__name__)
@@ -56,9 +57,11 @@ class ClientModel:
         return self.model.transformer.h.sequence_manager.dht
 
     def sequence_manager(self, *, allowed: Optional[Sequence[str]] = None, blocked: Optional[Sequence[str]] = None,
-                         connect_timeout: float = 5.0, request_timeout: float = 30.0) -> ProbeSequenceManager:
+                         connect_timeout: float = 5.0, request_timeout: float = 30.0,
+                         routing_timeout: Optional[float] = None) -> ProbeSequenceManager:
         """A fresh sequence manager on this model's DHT: its own allow/block lists, no bans carried over, and
-        max_retries=1, so that the first failure ends a probe instead of being routed around."""
+        max_retries=1, so that the first failure ends a probe instead of being routed around; routing waits for the
+        DHT at most `routing_timeout` seconds."""
         config = copy.copy(self.model.config)
         config.allowed_servers = list(allowed) if allowed is not None else None
         config.blocked_servers = list(blocked) if blocked else None
@@ -68,7 +71,8 @@ class ClientModel:
         config.request_timeout = request_timeout
         # one connection to the p2p daemon for every probe of this model (closing one of several breaks the others)
         state = SequenceManagerState(p2p=self.model.transformer.h.sequence_manager.state.p2p)
-        return ProbeSequenceManager(config, self.block_uids, dht=self.dht, state=state)
+        return ProbeSequenceManager(config, self.block_uids, dht=self.dht, state=state,
+                                    routing_timeout=routing_timeout)
 
     def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         transformer = self.model.transformer
@@ -100,6 +104,7 @@ class ClientModel:
             self.dht.shutdown()
         except Exception:  # already gone
             logger.debug("closing the probe client's DHT failed", exc_info=True)
+        after_a_dht_process_died()  # it may have died, or been terminated, while it held hivemind's shared locks
 
 
 def load_client_model(dht_prefix: str, source: str, initial_peers: Sequence[str],

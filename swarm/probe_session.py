@@ -19,6 +19,8 @@ from petals.client.inference_session import InferenceSession
 from petals.client.routing.sequence_manager import RemoteSequenceManager
 from petals.data_structures import RemoteSpanInfo, ServerInfo, ServerState
 
+SHUTDOWN_WAIT_S = 2.0
+
 
 class ProbeFailure(RuntimeError):
     """The swarm failed to serve the probe; `span` names the server and blocks it failed at, when known."""
@@ -31,9 +33,22 @@ class ProbeFailure(RuntimeError):
 class ProbeSequenceManager(RemoteSequenceManager):
     """Remembers which peers petals saw fail, in order (petals itself only bans them for a while)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, routing_timeout: Optional[float] = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.failed_peers: list[PeerID] = []
+        self.routing_timeout = routing_timeout  # the longest a route waits for the DHT's answer (petals waits for ever)
+
+    def update(self, *, wait: bool):
+        if not wait or self.routing_timeout is None:
+            return super().update(wait=wait)
+        super().update(wait=False)
+        if not self.ready.wait(self.routing_timeout):
+            raise ProbeFailure(f"routing found no answer in the DHT within {self.routing_timeout:.0f} s")
+
+    def shutdown(self):
+        """Stops the update thread, waiting a little at most (petals waits for ever): one stuck on a DHT that does not
+        answer is left behind, a daemon, and ends when the DHT answers or dies with the process."""
+        self._thread.shutdown(timeout=SHUTDOWN_WAIT_S)
 
     def on_request_failure(self, peer_id: Optional[PeerID]):
         if peer_id is not None:

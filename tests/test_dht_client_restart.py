@@ -15,6 +15,7 @@ from swarm.dial import check_reachable
 from swarm.probe import ProbeSettings, run_probe
 from swarm.probe_client import clients
 from swarm.probe_result import ProbeStatus
+from tests.support.processes import stopped
 
 
 def test_is_reachable_replaces_a_dht_client_that_stopped_answering(swarm_peers, local_swarm):
@@ -33,6 +34,18 @@ def test_is_reachable_replaces_a_dht_client_that_stopped_answering(swarm_peers, 
     replacement = get_dht(swarm_peers)
     assert replacement is not hung and replacement.is_alive()
     assert check_reachable(live, swarm_peers, timeout=5.0) == (True, None)
+
+
+@pytest.mark.timeout(120)
+def test_a_probe_whose_dht_client_hangs_ends_by_its_deadline_and_blames_no_server(swarm_peers, probe_sources):
+    """petals' routing waits for the DHT's answer with no limit of its own; a probe's never waits past its deadline."""
+    client = clients.get("tiny-llama", probe_sources["tiny-llama"], swarm_peers)
+    with stopped([psutil.Process(client.dht.pid)]):  # alive, but answers nothing
+        result, _ = run_probe(client, ProbeSettings(tokens=2, deadline_s=8))
+    assert result.status == ProbeStatus.NOT_RUNNABLE, result
+    assert result.error.startswith("our DHT client does not answer"), result.error
+    assert "routing found no answer in the DHT within 8 s" in result.error
+    assert result.failed_peer_id is None and result.route == []
 
 
 def test_a_probe_whose_dht_client_died_blames_no_server_and_the_next_one_runs_on_a_new_client(
