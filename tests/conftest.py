@@ -4,6 +4,7 @@ processes and a headless browser; the helpers behind them live in tests/support/
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from django.conf import settings
@@ -83,6 +84,19 @@ def probe_worker_process(transactional_db, swarm_peers, probe_sources, redis_url
     models = " ".join(f"{prefix}={path}" for prefix, path in probe_sources.items())
     with celery_worker("probes", swarm_peers, redis_url, tmp_path, PROBE_MODELS=models) as worker:
         yield worker
+
+
+@pytest.fixture
+def world_outlines():
+    """The globe's world outlines in our static files (`make install` fetches them with npm); skipped on a machine
+    without npm where they are missing, unless REQUIRE_BROWSER is set (CI)."""
+    from explorer import outlines
+
+    if outlines.installed_version() != outlines.bundled_plotly_js_version():
+        if shutil.which("npm") is None and not os.environ.get("REQUIRE_BROWSER"):
+            pytest.skip("the world outlines need npm (Node.js) at `make install`")
+        pytest.fail("the world outlines are missing or of another plotly.js version: run `make install`")
+    return outlines.FOLDER
 
 
 @pytest.fixture

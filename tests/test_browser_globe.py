@@ -45,7 +45,7 @@ def requested_urls(driver) -> list[str]:
 
 
 def test_the_globe_draws_the_local_swarm_with_our_own_outlines_and_nothing_leaves_the_site(
-        browser, local_swarm, swarm_peers, live_server, settings):
+        browser, world_outlines, local_swarm, swarm_peers, live_server, settings):
     settings.PRIVATE_NETWORK_LOCATION = (60.17, 24.94, "Helsinki", "FI")
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
     ours = {item["peer_id"] for item in local_swarm.read_state()["servers"] if item["dht_prefix"] in OWN_MODELS}
