@@ -7,6 +7,10 @@ or loses its p2p daemon fails the crawl at once (DHTUnavailable: the caller rest
 that is asked to stop. The checks and the previous crawl's verdicts give each server's reachability
 (swarm.verdicts), so that our own trouble never reads as the swarm's. Each server carries the multiaddrs our p2p
 daemon knew for it after the checks, or else those of the crawl before (swarm.addresses: private data).
+
+With `remote` (explorer.vantages.fanout), the live agents are asked at the start to check the servers the crawl before
+saw announced online, while this crawl reads and checks; what they sent back by the end of the checks is merged with
+the local check by quorum (swarm.quorum) before the verdicts, and each server carries every vantage's check.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Protocol, Sequence, Union
 
 from hivemind import DHT
 
@@ -24,6 +28,7 @@ from swarm import dht_reads
 from swarm.admission import Caps, Cut
 from swarm.coverage import Reachability, build_model_report
 from swarm.dht_calls import UNRESPONSIVE_AFTER_S, CallAbandoned, DHTCall, DHTCallFailed, DHTUnavailable
+from swarm.quorum import merge_all
 from swarm.reachability import CheckPolicy
 from swarm.records import (
     MODEL_REGISTRY_KEY,
@@ -40,6 +45,8 @@ from swarm.snapshot import (
     CrawlSnapshot,
     ModelReport,
     RejectedRecord,
+    ServerState,
+    VantageCheck,
 )
 from swarm.verdicts import DEFAULT_CONFIRMATIONS, PriorVerdict, carried_over, conclude_all, prior_verdicts
 
@@ -61,10 +68,22 @@ class CrawlSettings:
     bootstrap_timeout: float = 5.0
     read_timeout: float = 60.0
     unresponsive_after: float = UNRESPONSIVE_AFTER_S
+    vantage: str = "local"  # this crawl's own vantage (settings.VANTAGE_NAME)
+    quorum: Union[str, int] = "all"  # swarm.quorum
 
     @property
     def check_policy(self) -> CheckPolicy:
         return CheckPolicy(self.reachability_timeout, self.check_concurrency, self.check_budget)
+
+
+class RemoteChecks(Protocol):
+    """Checks of the same servers from other vantages (explorer.vantages.fanout.RemoteChecks)."""
+
+    def ask(self, peer_ids: Sequence[str]) -> Sequence[str]:
+        """Asks the agents to check these servers now; returns the vantages asked."""
+
+    def collect(self) -> Mapping[str, Mapping[str, tuple]]:
+        """What came back by the deadline: vantage -> peer_id -> (outcome, rtt_s, error)."""
 
 
 class CrawlFailed(RuntimeError):
@@ -141,11 +160,11 @@ def _read_models(dht: DHT, settings: CrawlSettings, stop: Optional[threading.Eve
 def _read_blocks(
     dht: DHT, models: list[RegisteredModel], settings: CrawlSettings, priors: Mapping[str, PriorVerdict],
     stop: Optional[threading.Event],
-) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord], int, dict[str, Reachability], CrawlChecks,
+) -> tuple[dict[str, list[BlockAnnouncement]], list[RejectedRecord], int, dict[str, tuple], dict,
            dict[str, tuple[str, ...]]]:
     """Every block of every model read and its online servers checked, in one command to the DHT process; per model,
     the announcements that passed, the rejected records (and how many more the caps' summaries stand for), each
-    checked server's verdict, how the checks went and the checked servers' multiaddrs."""
+    checked server's check, how the checks went and the checked servers' multiaddrs."""
     prefixes = [(model.dht_prefix, model.num_blocks) for model in models]
     logger.info("crawl: reading the block records of %d models and checking their servers", len(prefixes))
     suspects = sorted(peer for peer, prior in priors.items() if prior.reachable and prior.failed_checks)
@@ -164,12 +183,33 @@ def _read_blocks(
     announcements, rejected = parse_blocks(prefixes, raw)
     rejected += [RejectedRecord(key="rpc_info", subkey=peer_id, reason=reason) for peer_id, reason in replies]
     cut_records, uncounted = _cut_records(cuts)
+    return announcements, rejected + cut_records, uncounted, checks, health, addresses
+
+
+def _conclude(checks: Mapping[str, tuple], health: dict, priors: Mapping[str, PriorVerdict],
+              settings: CrawlSettings) -> tuple[dict[str, Reachability], CrawlChecks]:
+    """The verdicts from the (merged) checks, and how the checks went."""
     verdicts = conclude_all(checks, priors, settings.confirmations)
     held = sum(1 for verdict in verdicts.values() if verdict.check == NO_ANSWER and verdict.reachable)
     deferred = sum(1 for peer, verdict in verdicts.items()
                    if verdict.check == NOT_CHECKED and peer in priors and priors[peer].reachable is False)
-    return (announcements, rejected + cut_records, uncounted, verdicts,
-            CrawlChecks(**health, held=held, deferred=deferred), addresses)
+    return verdicts, CrawlChecks(**health, held=held, deferred=deferred)
+
+
+def _ask_remote(remote: Optional[RemoteChecks], previous: Optional[CrawlSnapshot], settings: CrawlSettings
+                ) -> list[str]:
+    """Asks the agents to check the servers the crawl before saw announced online (capped); the vantages asked."""
+    if remote is None or previous is None:
+        return []
+    peers = sorted({server.peer_id for server in previous.servers if server.announced_state == ServerState.ONLINE})
+    return list(remote.ask(peers[:settings.caps.servers_per_crawl]))
+
+
+def with_vantages(report: ModelReport, by_vantage: Mapping[str, Mapping[str, VantageCheck]]) -> ModelReport:
+    """The report with each server's checks by vantage (none for a server not checked in this crawl)."""
+    servers = tuple(server.model_copy(update={"vantages": dict(by_vantage.get(server.peer_id, {}))})
+                    for server in report.servers)
+    return report.model_copy(update={"servers": servers})
 
 
 def with_addresses(report: ModelReport, learnt: Mapping[str, Sequence[str]],
@@ -185,18 +225,28 @@ def with_addresses(report: ModelReport, learnt: Mapping[str, Sequence[str]],
 
 
 def crawl_swarm(dht: DHT, settings: CrawlSettings, previous: Optional[CrawlSnapshot] = None,
-                stop: Optional[threading.Event] = None) -> CrawlSnapshot:
+                stop: Optional[threading.Event] = None, remote: Optional[RemoteChecks] = None) -> CrawlSnapshot:
     """One crawl. `previous`: the latest stored crawl, which the verdicts go on from (swarm.verdicts); `stop`: set
-    when the worker is asked to stop, which abandons the crawl (CrawlAbandoned)."""
+    when the worker is asked to stop, which abandons the crawl (CrawlAbandoned); `remote`: the agents' checks."""
     priors = prior_verdicts(previous.servers) if previous is not None else {}
     started_at, started = time.time(), time.perf_counter()
     errors: list[str] = []
     seed_reachable(dht, priors, settings)
+    asked = _ask_remote(remote, previous, settings)
     bootstrap_call = DHTCall(dht, partial(dht_reads.ping_bootstrap_peers, maddrs=settings.initial_peers,
                                           timeout=settings.bootstrap_timeout), "pinging bootstrap peers")
     models, in_registry, rejected, uncounted = _read_models(dht, settings, stop)
-    announcements, bad_blocks, more_uncounted, reachability, checks, learnt = _read_blocks(dht, models, settings,
+    announcements, bad_blocks, more_uncounted, local_checks, health, learnt = _read_blocks(dht, models, settings,
                                                                                            priors, stop)
+    remote_results = {}
+    if asked and remote is not None:
+        waited = time.perf_counter()
+        remote_results = remote.collect()
+        logger.info("checks from %d of %d agents asked (%s) collected; waited %.2f s after our own",
+                    len(remote_results), len(asked), ", ".join(sorted(remote_results)) or "none",
+                    time.perf_counter() - waited)
+    merged, by_vantage = merge_all(settings.vantage, local_checks, remote_results, settings.quorum, asked)
+    reachability, checks = _conclude(merged, health, priors, settings)
     try:
         bootstrap = tuple(BootstrapPeer(**item) for item in _wait(bootstrap_call, settings.bootstrap_timeout + 5,
                                                                    settings, stop))
@@ -208,13 +258,13 @@ def crawl_swarm(dht: DHT, settings: CrawlSettings, previous: Optional[CrawlSnaps
                           for maddr in settings.initial_peers)
 
     before = {server.peer_id: server.addresses for server in previous.servers if server.addresses} if previous else {}
-    reports = tuple(with_addresses(
+    reports = tuple(with_vantages(with_addresses(
         build_model_report(
             model.dht_prefix, model.num_blocks, model.repository, model.dht_prefix in in_registry,
             announcements[model.dht_prefix], reachability,
             carried_over(previous.model(model.dht_prefix) if previous is not None else None,
                          {item.peer_id for item in announcements[model.dht_prefix]}, settings.confirmations)),
-        learnt, before)
+        learnt, before), by_vantage)
         for model in models
     )
     every_rejected = rejected + bad_blocks

@@ -303,3 +303,26 @@ async def heartbeat(_dht: DHT, node: DHTNode) -> bool:
 async def daemon_pid(_dht: DHT, node: DHTNode) -> Optional[int]:
     child = getattr(node.p2p, "_child", None)
     return None if child is None else child.pid
+
+
+# an agent's peers to check, staged a batch at a time (the command pipe wants small messages): token -> peer ids
+staged_checks: dict[str, list[str]] = {}
+
+
+@handed_back
+async def stage_check(_dht: DHT, node: DHTNode, token: str, peer_ids: Sequence[str]) -> int:
+    """Adds peers to the check `token` (swarm.vantage_checks); a new token drops what other tokens staged."""
+    if token not in staged_checks:
+        staged_checks.clear()
+    staged_checks.setdefault(token, []).extend(peer_ids)
+    return len(staged_checks[token])
+
+
+@handed_back
+async def run_staged_check(_dht: DHT, node: DHTNode, token: str, policy: reachability.CheckPolicy
+                           ) -> tuple[dict[str, tuple], bool]:
+    """rpc_info on the peers staged for `token` (swarm.reachability.check_servers, as a crawl checks): the checks by
+    peer id, and whether our p2p daemon stayed alive (if not, they say nothing)."""
+    peer_ids = staged_checks.pop(token, [])
+    checks, health = await reachability.check_servers(node, peer_ids, policy)
+    return checks, health.daemon_alive

@@ -38,6 +38,14 @@ class BootstrapPeer(Frozen):
     error: Optional[str] = None
 
 
+class VantageCheck(Frozen):
+    """One vantage's rpc_info check of one server in one crawl (swarm.quorum merges them)."""
+
+    outcome: str  # ANSWERED, NO_ANSWER or NOT_CHECKED
+    rtt_s: Optional[float] = None
+    error: Optional[str] = None
+
+
 class ServerRecord(Frozen):
     """One server's announcement for one model, merged over the blocks it announced."""
 
@@ -67,6 +75,7 @@ class ServerRecord(Frozen):
     missed_reads: int = 0  # crawls running that found no record of it (>0: carried over from the crawl before)
     expires_at: Optional[float] = None  # DHT expiration time of the freshest block record
     addresses: tuple[str, ...] = ()  # multiaddrs the crawl's libp2p node knew for this peer (swarm.addresses); private
+    vantages: dict[str, VantageCheck] = Field(default_factory=dict)  # vantage name -> its check (the local one too)
 
     @property
     def blocks(self) -> range:
