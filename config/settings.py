@@ -9,11 +9,13 @@ from pathlib import Path
 import dj_database_url
 import plotly
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import lazy
 
 from config.env import env_bool, env_float, env_int, env_list, env_models, env_rate, env_sources, env_str
 from config.env_geoip import env_geoip_attribution, env_geoip_database, env_private_location
 from config.env_networks import env_networks
+from config.env_vantages import env_quorum, env_vantage_name
 from config.redis_settings import embedded_redis_port, redis_settings
 from config.metrics_token import env_metrics_token
 from config.var_dir import generated_secret_key
@@ -149,7 +151,21 @@ IS_REACHABLE_RATE = env_rate("IS_REACHABLE_RATE", "10/m")  # per client address;
 # /api/v1/is_reachable (answered in front of Django, outside the page slots): at most this many dials in flight per
 # web process; a check beyond them is answered at once with 503 and Retry-After (explorer.api.reachability)
 IS_REACHABLE_CONCURRENCY = env_int("IS_REACHABLE_CONCURRENCY", 4, minimum=1)
+# is_reachable answers from the vantages' checks (VantageResult) when one that reached the peer is at most this old,
+# without dialling; else it dials now from this process, as before
+IS_REACHABLE_FRESH = env_float("IS_REACHABLE_FRESH", 2 * CRAWL_INTERVAL, minimum=0.0)
 CRAWL_SOFT_TIME_LIMIT = env_float("CRAWL_SOFT_TIME_LIMIT", 120.0, minimum=5.0)
+# Vantages (Q1; explorer.vantages, swarm.quorum): the central stack checks from VANTAGE_NAME; each agent
+# (`manage.py agent --vantage NAME`) from its own. A server is reachable when any vantage reaches it, unreachable when
+# VANTAGE_QUORUM of them fail it ("all": every vantage that reported in time; n: at least n, or all the vantages
+# asked when fewer). An agent whose heartbeat (every VANTAGE_HEARTBEAT s) is older than VANTAGE_EXPIRY is down.
+VANTAGE_NAME = env_vantage_name("VANTAGE_NAME", "local")
+VANTAGE_QUORUM = env_quorum("VANTAGE_QUORUM", "all")
+VANTAGE_EXPIRY = env_float("VANTAGE_EXPIRY", 60.0, minimum=2.0)
+VANTAGE_HEARTBEAT = env_float("VANTAGE_HEARTBEAT", 10.0, minimum=0.5)
+if VANTAGE_HEARTBEAT >= VANTAGE_EXPIRY:
+    raise ImproperlyConfigured(f"VANTAGE_HEARTBEAT={VANTAGE_HEARTBEAT:g} must be shorter than VANTAGE_EXPIRY="
+                               f"{VANTAGE_EXPIRY:g}, or live agents would expire between heartbeats")
 
 # Operator alerting (rules, channels and silences are managed by staff at /alerts/ or with `manage.py alerts`)
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in notifications
@@ -238,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "probe-round": {
         "task": "explorer.tasks.probe_round",
+        "schedule": PROBE_INTERVAL,
+        "options": {"expires": PROBE_INTERVAL},
+    },
+    "vantage-probe-rounds": {  # asks every live agent for a probe round from where it runs (explorer.probes.vantage_probes)
+        "task": "explorer.tasks.vantage_probe_rounds",
         "schedule": PROBE_INTERVAL,
         "options": {"expires": PROBE_INTERVAL},
     },

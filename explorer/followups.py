@@ -19,6 +19,11 @@ PROBE_NOW_TASK = "explorer.tasks.probe_now"
 RETENTION_TASK = "explorer.tasks.apply_retention"
 EVALUATE_ALERTS_TASK = "explorer.tasks.evaluate_alerts"
 DELIVER_NOTIFICATION_TASK = "explorer.tasks.deliver_notification"
+VANTAGE_CHECK_TASK = "explorer.tasks.vantage_check"  # on an agent's queue (explorer.vantages.registry.vantage_queue)
+VANTAGE_RESULTS_TASK = "explorer.tasks.vantage_results"  # an agent's results, back on the central default queue
+VANTAGE_PROBE_ROUNDS_TASK = "explorer.tasks.vantage_probe_rounds"  # the beat's: a probe round asked of each agent
+VANTAGE_PROBE_ROUND_TASK = "explorer.tasks.vantage_probe_round"  # on an agent's queue
+STORE_VANTAGE_PROBE_TASK = "explorer.tasks.store_vantage_probe"  # an agent's probe, back on the default queue
 
 
 def request_evaluation() -> None:

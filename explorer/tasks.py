@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from celery import shared_task
-from celery.signals import task_revoked, worker_shutdown, worker_shutting_down
+from celery.signals import task_revoked, worker_ready, worker_shutdown, worker_shutting_down
 
 from explorer import followups
 from explorer.alerting.delivery import attempt_delivery
@@ -19,6 +19,7 @@ from explorer.budgets import budget
 from explorer.crawls.crawling import WORKER_STOPPING, crawl_exclusively
 from explorer.crawls.retention import apply_retention as apply_retention_now
 from explorer.probes import probing, visitor_probes
+from explorer.vantages import agent_checks, fanout, registry
 
 
 def _limits(run: str) -> dict:
@@ -64,6 +65,35 @@ def _expired_probe_request(sender=None, request=None, expired: bool = False, **_
         visitor_probes.expire_requested_probe(int(request.args[0]))
 
 
+@shared_task(name=followups.VANTAGE_PROBE_ROUNDS_TASK, **_limits("evaluation"))
+def vantage_probe_rounds() -> list[str]:
+    """Central, every PROBE_INTERVAL: asks every live agent for a probe round on its own queue (the vantages asked)."""
+    from explorer.probes.vantage_probes import send_probe_rounds
+
+    return send_probe_rounds()
+
+
+@shared_task(name=followups.VANTAGE_PROBE_ROUND_TASK, **_limits("probe round"))
+def vantage_probe_round(initial_peers: list[str], models: list) -> bool:
+    """On an agent (its queue, no database): a route probe per [dht_prefix, num_blocks] from where it runs, each sent
+    back as store_vantage_probe, on a thread of its own (the worker stays free for checks); False when the previous
+    round still runs."""
+    from explorer.vantages.agent_checks import agent_vantage
+    from explorer.probes.vantage_probes import start_probe_round
+
+    vantage = agent_vantage()  # `manage.py agent --vantage NAME` set it for its worker
+    return False if vantage is None else start_probe_round(vantage, initial_peers, models)
+
+
+@shared_task(name=followups.STORE_VANTAGE_PROBE_TASK, **_limits("evaluation"))
+def store_vantage_probe(vantage: str, probe_json: dict) -> int | None:
+    """Central (default queue): stores an agent's probe result with its vantage; None when it did not validate."""
+    from explorer.probes.vantage_probes import store_vantage_probe as store
+
+    stored = store(vantage, probe_json)
+    return None if stored is None else stored.pk
+
+
 @shared_task(name=followups.RETENTION_TASK, **_limits("retention"))
 def apply_retention() -> dict:
     return apply_retention_now().__dict__
@@ -83,6 +113,31 @@ def deliver_notification(self, delivery_id: int) -> str:
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
+
+
+@shared_task(name=registry.CHECK_TASK, ignore_result=True)
+def vantage_check(token: str, peer_ids: list, initial_peers: list, budget_s: float) -> int:
+    """On an agent's queue (`vantage.NAME`): checks the servers from this agent and sends the results back
+    (vantage_results); never touches the database."""
+    return agent_checks.check_and_report(token, peer_ids, initial_peers, budget_s)
+
+
+@shared_task(name=registry.RESULTS_TASK, ignore_result=True)
+def vantage_results(token: str, vantage: str, results: dict) -> bool:
+    """On the default queue: an agent's results, validated and handed to the crawl that waits for them (late ones
+    dropped)."""
+    return fanout.receive(token, vantage, results)
+
+
+@worker_ready.connect
+def _start_agent_heartbeat(**_kwargs) -> None:
+    """In an agent's worker (`manage.py agent`) only: its heartbeat starts once it takes tasks."""
+    agent_checks.start_heartbeat()
+
+
+@worker_shutting_down.connect
+def _stop_agent_heartbeat(**_kwargs) -> None:
+    agent_checks.stop_heartbeat()
 
 
 @worker_shutting_down.connect

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from explorer.management.celery_commands import STACK_WORKERS, beat_args, stack_worker_args
+from explorer.management.celery_commands import STACK_WORKERS, agent_worker_args, beat_args, stack_worker_args
 from explorer.management.web_command import web_argv
 from tests.support import ROOT
 
@@ -26,7 +26,7 @@ def command_of(name: str) -> list[str]:
 
 def test_the_production_services_are_all_there_with_health_checks():
     assert set(SERVICES) == {"proxy", "postgres", "redis", "web", "worker-swarm", "worker-probes", "worker-default",
-                             "beat"}
+                             "beat", "agent"}
     for name, service in SERVICES.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
 
@@ -61,6 +61,19 @@ def test_worker_and_beat_commands_are_the_builders():
         assert command_of(name) == ["python", "-m", "celery"] + args, name
     assert command_of("beat") == ["python", "-m", "celery"] + beat_args("/app/var/celerybeat-schedule", loglevel=None)
     assert SERVICES["beat"]["healthcheck"]["test"][-1].endswith("/app/var/celerybeat-schedule")
+
+
+def test_the_agent_profile_runs_the_agent_command_with_the_broker_and_no_database():
+    """`docker compose --profile agent up agent` on another machine: `manage.py agent --vantage NAME` (which execs the
+    builder's agent worker), the remote broker, no database, and nothing started by a plain `docker compose up`."""
+    agent = SERVICES["agent"]
+    assert agent["profiles"] == ["agent"]
+    assert command_of("agent") == ["python", "manage.py", "agent", "--vantage", "${VANTAGE_NAME:-}"]
+    assert importlib.import_module("explorer.management.commands.agent").Command
+    assert "DATABASE_URL" not in agent["environment"] and "depends_on" not in agent
+    assert agent["environment"]["REDIS_URL"] == "${REDIS_URL:-}"
+    assert "agent-$$VANTAGE_NAME@$$HOSTNAME" in agent["healthcheck"]["test"][-1]
+    assert agent_worker_args("eu")[agent_worker_args("eu").index("-n") + 1] == "agent-eu@%h"
 
 
 def test_apps_depend_on_healthy_postgres_and_redis_and_point_at_them():

@@ -8,7 +8,6 @@ import os
 import re
 
 import multihash
-import psutil
 import pytest
 from hivemind import DHT
 from hivemind.p2p import PeerID
@@ -21,7 +20,7 @@ from swarm.localswarm.launcher import ServerPlan
 from swarm.localswarm.processes import wait_until
 from swarm.localswarm.tiny_models import TINY_LLAMA
 from swarm.snapshot import ServerState
-from tests.support.processes import stopped
+from tests.support.processes import handlers_stopped
 from tests.support.swarm import extra_servers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.lingering_records]
@@ -36,16 +35,6 @@ def test_peer(swarm_peers):
     dht = DHT(initial_peers=swarm_peers, host_maddrs=["/ip4/127.0.0.1/tcp/0"], start=True)
     yield dht
     dht.shutdown()
-
-
-def handlers_frozen(pid: int):
-    """The server's connection handlers (petals' TransformerConnectionHandler processes: its direct children but the
-    DHT process, the one that runs p2pd) stopped (SIGSTOP), as a hung server would be: it keeps announcing itself
-    online but answers no call. Always thawed again."""
-    processes = [child for child in psutil.Process(pid).children()
-                 if not any(grandchild.name() == "p2pd" for grandchild in child.children())]
-    assert processes, "no connection handler processes found"
-    return stopped(processes)
 
 
 def announce(dht: DHT, peer_id: str, **extra) -> None:
@@ -87,7 +76,7 @@ def test_the_doctor_names_each_cause_on_real_servers(local_swarm, swarm_peers, t
         assert findings(client, front["peer_id"]) == ["private"]
         assert "version" in findings(client, own) and "relayed" in findings(client, stranger)
 
-        with handlers_frozen(pid):
+        with handlers_stopped(pid):
             wait_until(lambda: crawl_and_store(swarm_peers) and record(patient) is not None
                        and record(patient).state == ServerState.UNREACHABLE, timeout=90, interval=1.0,
                        what="crawls to find the frozen patient unreachable")

@@ -20,7 +20,7 @@ from tests.support import ROOT
 from tests.support.snapshots import PEERS, model, server, snapshot
 
 SAMPLE_KWARGS = {"dht_prefix": "m", "peer_id": PEERS[0], "pk": 1, "alert_id": 1, "notification_id": 1,
-                 "probe_id": 1, "object_id": 1}
+                 "probe_id": 1, "object_id": 1, "name": "eu-west"}
 
 
 def named_routes(resolvers=None, namespace: str = "") -> list[tuple[str, list[str]]]:

@@ -11,10 +11,13 @@ from typing import Callable, Iterable, Optional
 from packaging.version import InvalidVersion, Version
 
 from explorer.alerting.facts import SwarmFacts
+from explorer.alerting.durations import format_duration
 from explorer.alerting.rule_params import param
+from explorer import vantage_status
 from explorer.display import cap
 from explorer.models import AlertRule
 from swarm.snapshot import BROKEN, ModelReport, ServerState
+from swarm.vantage_views import split, unreachable_from
 
 Kind = AlertRule.Kind
 SUMMARY_LIMIT = 500
@@ -238,6 +241,42 @@ def version_drift(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
                       rule.model)]
 
 
+VANTAGE_SUBJECT = "vantage:"  # a vantage down alert's peer_id: "vantage:<name>" (one alert per vantage)
+
+
+def unreachable_from_vantages(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
+    """A server (on each model it serves) that at least min_vantages vantages failed to reach in the latest crawl:
+    "unreachable from B, C (2 of 3 vantages that checked it)". Vantages that did not report in time are not counted."""
+    if not _crawled(facts):
+        return []
+    wanted = param(rule, "min_vantages")
+    found = []
+    for server in facts.snapshot.servers:
+        if rule.model and server.dht_prefix != rule.model:
+            continue
+        vantages = split(server)
+        if len(vantages.failed) >= wanted:
+            found.append(Condition(f"{unreachable_from(vantages.failed, shown=5)} ({len(vantages.failed)} of "
+                                   f"{vantages.counted} vantages that checked it)", server.dht_prefix,
+                                   server.peer_id))
+    return found
+
+
+def vantage_down(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
+    """An agent's vantage down (no heartbeat within VANTAGE_EXPIRY) for longer than down_for_s; the central stack's
+    own vantage is "crawler stale"'s. Its checks stop counting at once: a vantage down is never a server outage."""
+    allowed = param(rule, "down_for_s")
+    found = []
+    for vantage in facts.vantages:
+        since = vantage_status.down_since(vantage, facts.now)
+        if vantage_status.is_local(vantage) or since is None or (facts.now - since).total_seconds() <= allowed:
+            continue
+        found.append(Condition(f"vantage {cap(vantage.name, 64)} down since {since:%Y-%m-%d %H:%M:%S} UTC (over "
+                               f"{format_duration(allowed)}; last heartbeat {vantage.last_seen:%Y-%m-%d %H:%M:%S} "
+                               "UTC); its checks are not counted", "", VANTAGE_SUBJECT + vantage.name))
+    return found
+
+
 EVALUATORS: dict[str, Callable[[AlertRule, SwarmFacts], list[Condition]]] = {
     Kind.MODEL_BROKEN: model_broken,
     Kind.MODEL_DEGRADED: model_degraded,
@@ -248,6 +287,8 @@ EVALUATORS: dict[str, Callable[[AlertRule, SwarmFacts], list[Condition]]] = {
     Kind.BOOTSTRAP_UNREACHABLE: bootstrap_unreachable,
     Kind.CRAWLER_STALE: crawler_stale,
     Kind.VERSION_DRIFT: version_drift,
+    Kind.UNREACHABLE_FROM: unreachable_from_vantages,
+    Kind.VANTAGE_DOWN: vantage_down,
 }
 
 

@@ -1,5 +1,6 @@
 """What the alert rules read, loaded from the database once per evaluation and only when a rule asks for it: the
-latest crawl and snapshot, which models and servers are watched, recent route probes and consistency verdicts."""
+latest crawl and snapshot, which models and servers are watched, recent route probes and consistency verdicts, the
+vantages."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Optional
 from django.conf import settings
 
 from explorer.crawls.latest import latest_snapshot
-from explorer.models import ConsistencyCheck, ConsistencyVerdict, Crawl, Model, Probe, Server
+from explorer.models import ConsistencyCheck, ConsistencyVerdict, Crawl, Model, Probe, Server, Vantage
 from swarm.snapshot import CrawlSnapshot
 
 
@@ -46,18 +47,25 @@ class SwarmFacts:
             names |= {report.dht_prefix for report in self.snapshot.models}
         return sorted(names)
 
+    @cached_property
+    def vantages(self) -> list[Vantage]:
+        """Every vantage the stack has seen (the local one and the agents'), by name."""
+        return list(Vantage.objects.order_by("name")[:1000])
+
     def models_served_by(self, peer_id: str) -> list[str]:
         return sorted(Server.objects.filter(peer__peer_id=peer_id).values_list("model__dht_prefix", flat=True))
 
     def route_probes(self, dht_prefix: str, limit: int) -> list[Probe]:
         """The newest finished route probes that could run (ok or failed), newest first."""
         return list(Probe.objects.filter(model__dht_prefix=dht_prefix, kind=Probe.Kind.ROUTE,
-                                         status__in=[Probe.Status.OK, Probe.Status.FAILED])
+                                         status__in=[Probe.Status.OK, Probe.Status.FAILED],
+                                         vantage=settings.VANTAGE_NAME)
                     .select_related("failed_peer").order_by("-started_at", "-id")[:limit])
 
     def ok_probe_p95s(self, dht_prefix: str, since: datetime) -> list[float]:
         return list(Probe.objects.filter(model__dht_prefix=dht_prefix, kind=Probe.Kind.ROUTE, status=Probe.Status.OK,
-                                         started_at__gte=since, token_latency_p95_s__isnull=False)
+                                         started_at__gte=since, token_latency_p95_s__isnull=False,
+                                         vantage=settings.VANTAGE_NAME)
                     .values_list("token_latency_p95_s", flat=True))
 
     def inconsistent_verdicts(self, dht_prefix: str) -> list[ConsistencyVerdict]:

@@ -25,7 +25,8 @@ def _param_field(name: str) -> forms.Field:
     spec = ALL_PARAMS[name]
     users = ", ".join(str(Kind(kind).label) for kind, params in PARAMS.items() if spec in params)
     default = "" if spec.default is None else f" Default {spec.default}."
-    field_class = {int: forms.IntegerField, float: forms.FloatField, str: forms.CharField}[spec.type]
+    field_class = (forms.CharField if spec.duration  # "5m" as well as 300: rule_params cleans it
+                   else {int: forms.IntegerField, float: forms.FloatField, str: forms.CharField}[spec.type])
     return field_class(required=False, label=f"{name.replace('_', ' ')} ({users})",
                        help_text=f"{spec.help[0].upper()}{spec.help[1:]}.{default}")
 

@@ -38,7 +38,8 @@ def _when(moment: Optional[datetime]) -> Optional[str]:
 
 def _item_line(item: Item) -> str:
     alert = item.alert
-    subject = f" server {alert.peer_id}" if alert.peer_id else ""
+    subject = (f" {alert.peer_id.replace(':', ' ', 1)}" if alert.peer_id.startswith("vantage:")  # vantage down's
+               else f" server {alert.peer_id}" if alert.peer_id else "")
     if item.change == Change.RESOLVED:
         return f"RESOLVED: {item.rule.get_kind_display()}{subject} — was: {alert.summary}"
     if item.change == Change.FLAPPING:

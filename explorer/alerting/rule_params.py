@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from packaging.version import InvalidVersion, Version
 
-from explorer.alerting.durations import format_duration
+from explorer.alerting.durations import format_duration, parse_duration
 from explorer.models import AlertRule
 
 Kind = AlertRule.Kind
@@ -23,6 +23,7 @@ class Param:
     help: str
     minimum: Optional[float] = None
     maximum: Optional[float] = None
+    duration: bool = False  # a float of seconds that may also be typed as "90s", "5m", "2h" (explorer.alerting.durations)
 
 
 PARAMS: dict[str, tuple[Param, ...]] = {
@@ -47,12 +48,20 @@ PARAMS: dict[str, tuple[Param, ...]] = {
         Param("max_outdated_share", float, 0.5, "fires when a larger share of servers runs an older Petals", 0.0, 1.0),
         Param("minimum_version", str, None, "the oldest version not counted as outdated (default: the newest seen)"),
     ),
+    Kind.UNREACHABLE_FROM: (
+        Param("min_vantages", int, 2, "fires for a server at least this many vantages failed to reach in the latest "
+              "crawl (vantages that did not report in time are not counted)", 1, 1000),
+    ),
+    Kind.VANTAGE_DOWN: (
+        Param("down_for_s", float, 120.0, "fires for an agent's vantage that has been down (no heartbeat within "
+              "VANTAGE_EXPIRY) longer than this: seconds, or 90s, 5m, 2h", 1.0, 366 * 86400.0, duration=True),
+    ),
 }
 
 ALL_PARAMS: dict[str, Param] = {param.name: param for params in PARAMS.values() for param in params}
 MODEL_SCOPED = {Kind.MODEL_BROKEN, Kind.MODEL_DEGRADED, Kind.SERVER_GONE, Kind.PROBE_FAILING, Kind.PROBE_SLOW,
-                Kind.SERVER_INCONSISTENT, Kind.VERSION_DRIFT}  # may be limited to one model
-SWARM_ONLY = {Kind.BOOTSTRAP_UNREACHABLE, Kind.CRAWLER_STALE}
+                Kind.SERVER_INCONSISTENT, Kind.VERSION_DRIFT, Kind.UNREACHABLE_FROM}  # may be limited to one model
+SWARM_ONLY = {Kind.BOOTSTRAP_UNREACHABLE, Kind.CRAWLER_STALE, Kind.VANTAGE_DOWN}
 
 
 class InvalidParams(ValueError):
@@ -74,6 +83,8 @@ def _coerce(param: Param, value: Any) -> Any:
         return text[:64]
     if isinstance(value, bool):
         raise ValueError("expected a number")
+    if param.duration and isinstance(value, str) and value.strip()[-1:].isalpha():
+        value = parse_duration(value).total_seconds()
     try:
         number = param.type(value)
     except (TypeError, ValueError):
@@ -161,6 +172,11 @@ def _bootstrap_unreachable(get) -> str:
     return f"at least {wanted} bootstrap peer{'s' if wanted != 1 else ''} not answering"
 
 
+def _unreachable_from(get) -> str:
+    wanted = get("min_vantages")
+    return f"a server unreachable from at least {wanted} vantage{'s' if wanted != 1 else ''}"
+
+
 READABLE = {  # each kind's thresholds in words: the pages' one formatter (describe() stays key=value for scripts)
     Kind.MODEL_DEGRADED: lambda get: f"some block on fewer than {get('min_replication')} online servers",
     Kind.PROBE_FAILING: lambda get: f"{get('consecutive')} failed probes in a row",
@@ -168,6 +184,8 @@ READABLE = {  # each kind's thresholds in words: the pages' one formatter (descr
     Kind.BOOTSTRAP_UNREACHABLE: _bootstrap_unreachable,
     Kind.CRAWLER_STALE: _crawler_stale,
     Kind.VERSION_DRIFT: _version_drift,
+    Kind.UNREACHABLE_FROM: _unreachable_from,
+    Kind.VANTAGE_DOWN: lambda get: f"an agent's vantage down for over {format_duration(get('down_for_s'))}",
 }
 
 

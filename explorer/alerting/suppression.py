@@ -15,7 +15,7 @@ from explorer.models import Alert, AlertRule, Silence
 Kind = AlertRule.Kind
 
 CRAWL_DERIVED = {Kind.MODEL_BROKEN, Kind.MODEL_DEGRADED, Kind.SERVER_GONE, Kind.VERSION_DRIFT,
-                 Kind.BOOTSTRAP_UNREACHABLE}
+                 Kind.BOOTSTRAP_UNREACHABLE, Kind.UNREACHABLE_FROM, Kind.VANTAGE_DOWN}
 HELD_BY_BROKEN_MODEL = {Kind.MODEL_DEGRADED, Kind.SERVER_GONE, Kind.SERVER_INCONSISTENT, Kind.PROBE_FAILING,
                         Kind.PROBE_SLOW}
 

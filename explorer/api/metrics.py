@@ -1,5 +1,5 @@
 """/metrics: Prometheus exposition of the latest crawl, with the public monitor's metric names and labels plus ours
-(and the latest probes, and alerting).
+(and the latest probes, the vantages, and alerting).
 A collector reads the stored state at scrape time; the Prometheus client library writes the text (HELP and TYPE).
 The alerting series (explorer.api.alert_metrics: alert counts, firing alerts, channel names) are the operator's: only
 a scrape with `Authorization: Bearer <METRICS_TOKEN>` gets them, nobody while METRICS_TOKEN is unset; a scrape that
@@ -15,11 +15,13 @@ from typing import Iterator, Optional
 import numpy as np
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from explorer.api.alert_metrics import alert_metrics
+from explorer.api.vantage_metrics import vantage_metrics
 from explorer.crawls.crawling import crawl_counts, skipped_crawls
 from explorer.crawls.latest import latest_snapshot
 from explorer.models import Crawl
@@ -166,6 +168,7 @@ class SwarmCollector:
             yield from swarm_metrics(snapshot)
         yield from explorer_metrics(Crawl.objects.filter(status=Crawl.Status.OK).first(), snapshot)
         yield from probe_metrics()
+        yield from vantage_metrics(snapshot, timezone.now())
         if self.alerting:
             yield from alert_metrics()
 

@@ -1,7 +1,9 @@
 """/api/v1/is_reachable's answer, the same whether the ASGI endpoint in front of Django
 (explorer.api.reachability_endpoint) or the Django view asks: the rate limit per client address, the peer id's
-check, a cap on the dials in flight in this process (IS_REACHABLE_CONCURRENCY: a check beyond it is refused at once,
-not queued) and every message a short sentence of ours, never an error's own text."""
+check, the vantages' recent checks (a peer some vantage reached within IS_REACHABLE_FRESH seconds is reachable without
+a dial, the message naming the vantages that failed it), a cap on the dials in flight in this process
+(IS_REACHABLE_CONCURRENCY: a check beyond it is refused at once, not queued) and every message a short sentence of
+ours, never an error's own text."""
 
 from __future__ import annotations
 
@@ -14,10 +16,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Optional
 
+from datetime import timedelta
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 from django.http import HttpRequest
+from django.utils import timezone
 
+from explorer.models import VantageResult
 from explorer.ratelimits import retry_after
 from swarm.dial import check_reachable
 from swarm.records import is_valid_peer_id
@@ -30,6 +37,8 @@ MAX_MESSAGE = 300  # characters
 MAX_LOGGED = 1000  # characters of an error's text in the log
 INVALID = "not a valid peer id (expected a base58 libp2p peer id)"
 BUSY = "too many checks under way, try again in a few seconds"
+ANSWERED = VantageResult.Outcome.ANSWERED
+MAX_VANTAGE_ROWS = 512  # a peer's checks read at most (vantages x the models it serves)
 NO_CHECK = "could not run the check: this monitor cannot reach the swarm right now; try again in a minute"
 
 
@@ -107,14 +116,47 @@ def _dial(peer_id: str, timeout: float) -> tuple[bool, Optional[str]]:
         dials.give_back()
 
 
+def fresh_checks(peer_id: str) -> dict[str, str]:
+    """The vantages' definite checks of the peer (answered or no_answer) at most IS_REACHABLE_FRESH seconds old, by
+    vantage (its newest over the models the peer serves): one query; {} when the database is away."""
+    if settings.IS_REACHABLE_FRESH <= 0:
+        return {}
+    since = timezone.now() - timedelta(seconds=settings.IS_REACHABLE_FRESH)
+    try:
+        rows = list(VantageResult.objects.filter(
+            server__peer__peer_id=peer_id, checked_at__gte=since,
+            outcome__in=(ANSWERED, VantageResult.Outcome.NO_ANSWER)).order_by("-checked_at")
+            .values_list("vantage", "outcome")[:MAX_VANTAGE_ROWS])
+    except DatabaseError as error:  # the dial still answers
+        logger.warning("is_reachable could not read the vantages' checks: %s", str(error)[:MAX_LOGGED])
+        return {}
+    finally:
+        close_old_connections()  # answered outside Django's request cycle, which would close it
+    return dict(reversed(rows))  # the newest per vantage wins
+
+
+def from_vantages(checks: dict[str, str]) -> Optional[str]:
+    """The message of an answer from the vantages' checks: none when every one reached the peer, else which did not."""
+    failed = sorted(vantage for vantage, outcome in checks.items() if outcome != ANSWERED)
+    if not failed:
+        return None
+    reached = sorted(vantage for vantage, outcome in checks.items() if outcome == ANSWERED)
+    return (f"reachable from {', '.join(reached)}, but unreachable from {', '.join(failed)} in the latest checks: "
+            "some networks may not reach this peer")
+
+
 async def answer(peer_id: str, your_ip: str) -> Answer:
-    """Checks the peer now from this process's DHT client, unless the address is over its rate, the peer id is not
-    one, or IS_REACHABLE_CONCURRENCY dials are in flight."""
+    """Unless the address is over its rate or the peer id is not one: reachable when a vantage reached the peer within
+    IS_REACHABLE_FRESH seconds (no dial), else checks it now from this process's DHT client unless
+    IS_REACHABLE_CONCURRENCY dials are in flight."""
     wait = await sync_to_async(_counted, thread_sensitive=False)(your_ip)
     if wait is not None:
         return _answer(429, False, too_many_from(settings.IS_REACHABLE_RATE), your_ip, wait)
     if not is_valid_peer_id(peer_id):
         return _answer(400, False, INVALID, your_ip)
+    recent = await sync_to_async(fresh_checks, thread_sensitive=False)(peer_id)
+    if any(outcome == ANSWERED for outcome in recent.values()):
+        return _answer(200, True, from_vantages(recent), your_ip)
     timeout = settings.REACHABILITY_TIMEOUT
     pool = dials.take(settings.IS_REACHABLE_CONCURRENCY)
     if pool is None:

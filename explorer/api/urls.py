@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from explorer.api import badges, metrics, server_badges, v1_views, v2_rejected, v2_views
+from explorer.api import badges, metrics, server_badges, v1_views, v2_rejected, v2_vantages, v2_views
 
 router = SimpleRouter()
 router.register("models", v2_views.ModelViewSet)
@@ -14,6 +14,7 @@ router.register("crawls", v2_views.CrawlViewSet)
 router.register("state-changes", v2_views.StateChangeViewSet)
 router.register("probes", v2_views.ProbeViewSet)
 router.register("consistency-checks", v2_views.ConsistencyCheckViewSet)
+router.register("vantages", v2_vantages.VantageViewSet)
 
 urlpatterns = [
     path("api/v1/state", v1_views.state, name="api-v1-state"),

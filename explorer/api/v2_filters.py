@@ -79,12 +79,13 @@ class ProbeFilter(django_filters.FilterSet):
     peer_id = django_filters.CharFilter(method="through_peer", help_text="probes whose route or target is this peer")
     kind = django_filters.ChoiceFilter(choices=Probe.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Probe.Status.choices)
+    vantage = django_filters.CharFilter(help_text="probes run from this vantage (\"local\": the central stack's)")
     since = UtcDateTimeFilter(field_name="started_at", lookup_expr="gte")
     until = UtcDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = Probe
-        fields = ["model", "peer_id", "kind", "status", "since", "until"]
+        fields = ["model", "peer_id", "kind", "status", "vantage", "since", "until"]
 
     def through_peer(self, queryset, name, value):
         from django.db.models import Q

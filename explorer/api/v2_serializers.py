@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from explorer.api.v2_vantages import VantagesField
 from explorer.crawls.regions import model_regions
 from explorer.json_fields import TextOrNull
 from explorer.locations import CONTINENTS, location_of
@@ -155,12 +156,13 @@ class ServerRecordSerializer(serializers.ModelSerializer):
         child=serializers.CharField(), source="current_addresses", required=False,
         help_text="its multiaddrs as our crawler knew them: present only where the site publishes them "
                   "(PUBLISH_PEER_ADDRESSES)")
+    vantages = VantagesField()
 
     class Meta:
         model = Server
         fields = ["dht_prefix", "state", "state_since", "start_block", "end_block", "first_seen", "throughput",
                   "cache_tokens_left", "using_relay", "torch_dtype", "quant_type", "adapters", "location",
-                  "addresses"]
+                  "addresses", "vantages"]
 
     def to_representation(self, instance: Server):
         current = self.context.get("records", {}).get((instance.peer.peer_id, instance.model.dht_prefix))

@@ -19,6 +19,7 @@ from explorer.crawls.latest import latest_snapshot
 from explorer.followups import request_evaluation
 from explorer.locks import count, counts, exclusively, redis_client
 from explorer.models import Crawl
+from explorer.vantages import fanout, registry
 
 logger = logging.getLogger(__name__)
 
@@ -67,30 +68,36 @@ def crawl_settings(peers: Sequence[str]):
         confirmations=settings.REACHABILITY_CONFIRMATIONS,
         caps=Caps(servers_per_model=settings.MAX_SERVERS_PER_MODEL, servers_per_crawl=settings.MAX_SERVERS_PER_CRAWL),
         unresponsive_after=settings.DHT_UNRESPONSIVE_AFTER,
+        vantage=settings.VANTAGE_NAME,
+        quorum=settings.VANTAGE_QUORUM,
     )
 
 
 def crawl_and_store(peers: Optional[Sequence[str]] = None) -> Crawl:
     """One crawl now (no lock); a crawl that cannot reach the swarm is stored as a failed crawl with the reason, as is
-    one whose own DHT client broke under it (the client is then restarted) or whose worker was asked to stop."""
+    one whose own DHT client broke under it (the client is then restarted) or whose worker was asked to stop. The
+    live agents (explorer.vantages) check the servers too; their heartbeats keep the vantages' rows current."""
     from swarm.crawler import CrawlFailed, DHTClientBroken, crawl_swarm
     from swarm.dht_client import SwarmUnreachable, discard_dht, get_dht
 
     peers = list(peers or initial_peers())
     started_at, started = time.time(), time.perf_counter()
     dht = None
+    heartbeats = registry.heartbeats()
+    remote = fanout.remote_checks(list(heartbeats), settings.REACHABILITY_BUDGET, peers)
     try:
         dht = get_dht(peers)
-        snapshot = crawl_swarm(dht, crawl_settings(peers), latest_snapshot(), stop=WORKER_STOPPING)
+        snapshot = crawl_swarm(dht, crawl_settings(peers), latest_snapshot(), stop=WORKER_STOPPING, remote=remote)
     except (SwarmUnreachable, CrawlFailed) as error:
         logger.warning("crawl failed: %s", error)
         if isinstance(error, DHTClientBroken):
             discard_dht(dht, str(error))
         failed = record_failed_crawl(started_at, time.perf_counter() - started, str(error),
-                                     bootstrap_total=len(peers) if isinstance(error, SwarmUnreachable) else 0)
+                                     bootstrap_total=len(peers) if isinstance(error, SwarmUnreachable) else 0,
+                                     heartbeats=heartbeats)
         request_evaluation()
         return _count(failed)
-    crawl = _count(store_crawl(snapshot))
+    crawl = _count(store_crawl(snapshot, heartbeats))
     request_evaluation()
     logger.info(
         "crawl %s: %d models, %d servers, %d rejected records, checks %d answered / %d failed / %d unfinished (%d of "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Optional
+from typing import Mapping, Optional
 
 from django.db import transaction
 from django.db.models import Q
@@ -27,6 +27,7 @@ from explorer.models import (
 )
 from explorer.models.swarm import SESSION_STATES, ServerStates
 from explorer.stored import announce
+from explorer.vantages.storing import store_results, update_vantages
 from swarm.snapshot import CrawlSnapshot, ModelReport, ServerRecord
 from swarm.text import cap
 
@@ -209,8 +210,9 @@ def crawl_check_fields(snapshot: CrawlSnapshot) -> dict:
                 checks_duration_s=checks.duration_s)
 
 
-def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
-    """Persists a successful crawl atomically: if anything fails, nothing of it is written."""
+def store_crawl(snapshot: CrawlSnapshot, heartbeats: Optional[Mapping[str, dict]] = None) -> Crawl:
+    """Persists a successful crawl atomically: if anything fails, nothing of it is written. `heartbeats`: the live
+    agents' (explorer.vantages.registry), which keep the vantages' rows current."""
     at = as_datetime(snapshot.started_at)
     with transaction.atomic():
         crawl = Crawl.objects.create(
@@ -226,6 +228,8 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
         models = _upsert_models(snapshot, at)
         state_changes, seen = _track_servers(snapshot, models, crawl, at)
         _sample_servers(seen, at)
+        store_results(seen, at)
+        update_vantages(heartbeats or {}, at)
         ModelStat.objects.bulk_create([model_stat(report, models[report.dht_prefix], at) for report in snapshot.models])
         LatestSnapshot.objects.update_or_create(
             id=1, defaults={"crawl": crawl, "data": snapshot.model_dump(mode="json"), "updated_at": at})
@@ -237,9 +241,13 @@ def store_crawl(snapshot: CrawlSnapshot) -> Crawl:
     return crawl
 
 
-def record_failed_crawl(started_at: float, duration_s: float, error: str, bootstrap_total: int = 0) -> Crawl:
-    """A crawl that could not run; `bootstrap_total` counts the bootstrap peers when none of them could be joined."""
+def record_failed_crawl(started_at: float, duration_s: float, error: str, bootstrap_total: int = 0,
+                        heartbeats: Optional[Mapping[str, dict]] = None) -> Crawl:
+    """A crawl that could not run; `bootstrap_total` counts the bootstrap peers when none of them could be joined.
+    The agents' rows follow their heartbeats all the same (`heartbeats`; None: left as they are)."""
     at = as_datetime(started_at)
+    if heartbeats is not None:
+        update_vantages(heartbeats, at, local_up=None)
     crawl = Crawl.objects.create(
         started_at=at, finished_at=at + timedelta(seconds=duration_s), duration_s=duration_s,
         status=Crawl.Status.FAILED, error=error[:10_000], bootstrap_total=bootstrap_total,

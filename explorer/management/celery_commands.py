@@ -49,6 +49,12 @@ def worker_args(queue: str, name: str, *, pool: Optional[str] = "solo", concurre
     return args
 
 
+def agent_worker_args(vantage: str, *, loglevel: Optional[str] = "INFO") -> list[str]:
+    """An agent's worker (`manage.py agent --vantage NAME`): the vantage's own queue (explorer.vantages.registry),
+    solo pool (it keeps a DHT client), node `agent-NAME@%h`, standalone."""
+    return worker_args(f"vantage.{vantage}", f"agent-{vantage}@%h", pool="solo", loglevel=loglevel, standalone=True)
+
+
 def beat_args(schedule: str, *, loglevel: Optional[str] = "INFO") -> list[str]:
     """`-A config beat` keeping its schedule in the file `schedule` (run exactly one)."""
     args = ["-A", APP, "beat", "--schedule", str(schedule)]

@@ -18,6 +18,8 @@ class AlertRule(models.Model):
         BOOTSTRAP_UNREACHABLE = "bootstrap_unreachable", "bootstrap peers unreachable"
         CRAWLER_STALE = "crawler_stale", "crawler stale"
         VERSION_DRIFT = "version_drift", "version drift"
+        UNREACHABLE_FROM = "unreachable_from", "unreachable from n of m vantages"
+        VANTAGE_DOWN = "vantage_down", "vantage down"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     model = models.CharField(max_length=128, blank=True, default="",

@@ -1,5 +1,6 @@
 """Stored probe history: end-to-end inference probes (with the route they took) and consistency checks."""
 
+from django.conf import settings
 from django.db import models
 
 from explorer.models.swarm import Model, Peer
@@ -7,9 +8,10 @@ from explorer.models.swarm import Model, Peer
 
 class ProbeQuerySet(models.QuerySet):
     def finished_routes(self):
-        """Route probes that finished (ok, failed or not runnable), newest first by the default ordering: what a
-        model's "latest probe" means on the pages, in /api/v2 and in the metrics."""
-        return self.filter(kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED)
+        """Route probes from the central stack's own vantage that finished (ok, failed or not runnable), newest first
+        by the default ordering: what a model's "latest probe" means on the pages, in /api/v2 and in the metrics
+        (agents' probes are compared beside it: explorer.probes.display.vantage_probes)."""
+        return self.filter(kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED, vantage=settings.VANTAGE_NAME)
 
 
 class Probe(models.Model):
@@ -55,6 +57,7 @@ class Probe(models.Model):
                                     related_name="failed_probes")
     failed_start = models.PositiveIntegerField(null=True, blank=True)
     failed_end = models.PositiveIntegerField(null=True, blank=True)
+    vantage = models.CharField(max_length=64, default="local", db_index=True)  # where it ran (explorer.models.vantages)
     consistency_check = models.ForeignKey("ConsistencyCheck", on_delete=models.CASCADE, null=True, blank=True,
                                           related_name="probes")
 

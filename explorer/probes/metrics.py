@@ -1,4 +1,5 @@
-"""Prometheus metrics of end-to-end probes and consistency checks (the latest per model), for /metrics."""
+"""Prometheus metrics of end-to-end probes (the central stack's own vantage's) and consistency checks (the latest per
+model), for /metrics."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 from datetime import timedelta
 from typing import Iterator
 
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -42,7 +44,8 @@ def probe_metrics() -> Iterator[Metric]:
             runnable.add_metric(label, 0 if latest.status == Probe.Status.NOT_RUNNABLE else 1)
             if latest.status != Probe.Status.NOT_RUNNABLE:
                 success.add_metric(label, 1 if latest.ok else 0)
-        good = Probe.objects.filter(model=model, kind=Probe.Kind.ROUTE, status=Probe.Status.OK).first()
+        good = Probe.objects.filter(model=model, kind=Probe.Kind.ROUTE, status=Probe.Status.OK,
+                                    vantage=settings.VANTAGE_NAME).first()
         if good is not None:
             ttft.add_metric(label, good.ttft_s)
             for quantile, value in (("0.5", good.token_latency_median_s), ("0.95", good.token_latency_p95_s)):
@@ -50,7 +53,8 @@ def probe_metrics() -> Iterator[Metric]:
                     latency.add_metric(label + [quantile], value)
             if good.tokens_per_s is not None:
                 speed.add_metric(label, good.tokens_per_s)
-        for row in (Probe.objects.filter(model=model, started_at__gte=since).values("status")
+        for row in (Probe.objects.filter(model=model, started_at__gte=since, vantage=settings.VANTAGE_NAME)
+                    .values("status")
                     .annotate(count=Count("id")).order_by("status")):
             recent.add_metric(label + [row["status"]], row["count"])
         check = ConsistencyCheck.objects.filter(model=model, status=ConsistencyCheck.Status.OK).first()

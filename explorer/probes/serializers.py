@@ -36,7 +36,9 @@ class ProbeSerializer(serializers.ModelSerializer):
         fields = ["id", "ok", "model", "kind", "trigger", "status", "target_peer_id", "started_at", "duration_s",
                   "route", "prompt_ids", "output_ids", "tokens_requested", "route_s", "connect_s", "ttft_s",
                   "token_latency_median_s", "token_latency_p95_s", "tokens_per_s", "error", "failed_peer_id",
-                  "failed_start", "failed_end"]
+                  "failed_start", "failed_end", "vantage"]
+        extra_kwargs = {"vantage": {"help_text": "where the probe ran: the central stack's vantage (VANTAGE_NAME, "
+                                                 "\"local\" by default) or an agent's"}}
 
 
 class VerdictSerializer(serializers.ModelSerializer):

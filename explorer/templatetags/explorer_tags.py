@@ -15,6 +15,7 @@ from django.utils.timesince import timesince
 
 from explorer import display
 from explorer.alerting.transports import kind_label
+from swarm import vantage_views
 
 register = template.Library()
 
@@ -119,8 +120,19 @@ def coverage_rows(report):
         rows.append(
             f'<li><a href="{escape(server_url(server.peer_id))}">{name}</a><i class="cell state-{state}" '
             f'data-peer="{escape(server.peer_id)}" data-span="{server.start_block}:{server.end_block}" '
-            f'style="{_bar_position(server.start_block, server.end_block, report.num_blocks)}"></i></li>')
+            f'style="{_bar_position(server.start_block, server.end_block, report.num_blocks)}"></i>'
+            f'{_split_marker(server)}</li>')
     return mark_safe("".join(rows))
+
+
+def _split_marker(server) -> str:
+    """A mark on a server some vantage reached and another failed, titled "unreachable from B"; nothing when the
+    vantages agree (most servers: the page stays the size it was)."""
+    found = vantage_views.split(server)
+    if not found.disputed:
+        return ""
+    return (f'<b class="cov-split" data-split="{escape(server.peer_id)}" '
+            f'title="{escape(vantage_views.unreachable_from(found.failed))}">!</b>')
 
 
 @register.filter

@@ -19,6 +19,7 @@ from explorer.views.common import page_context
 from explorer.views.doctor import FLAPPING_WINDOW, Diagnosis, Facts, StoredServer, diagnose
 from explorer.views.names import names_for
 from explorer.views.paging import BadQuery, bad_request, page_links, page_number, page_of
+from explorer.views.vantage_rows import vantage_context
 from swarm.records import is_valid_peer_id
 
 SESSIONS_SHOWN = 50
@@ -93,5 +94,6 @@ def server_page(request, peer_id: str):
         **location_context(records),
         diagnosis=diagnosis_of(peer, peer_id, records, snapshot, sessions, changes, now),
         badge_markdown=badge_markdown(request, peer_id),
+        **vantage_context(peer, records, snapshot),
     )
     return render(request, "explorer/server.html", context)

@@ -155,3 +155,13 @@ def stopped(processes: Iterable[psutil.Process]):
                 os.kill(process.pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
+
+
+def handlers_stopped(pid: int):
+    """A Petals server's connection handlers (its direct children but the DHT process, the one that runs p2pd) stopped
+    (SIGSTOP), as a hung server would be: it keeps announcing itself online but answers no call, from anywhere. Always
+    thawed again."""
+    processes = [child for child in psutil.Process(pid).children()
+                 if not any(grandchild.name() == "p2pd" for grandchild in child.children())]
+    assert processes, "no connection handler processes found"
+    return stopped(processes)
