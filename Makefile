@@ -41,7 +41,7 @@ test-postgres: install
 # every benchmark under bench/, one after another (about 40 minutes on 2 cores); each starts what it measures, stops it,
 # and writes its own section of BENCHMARKS.md. They use PostgreSQL and Redis on this machine (BENCH_POSTGRES_URL,
 # BENCH_REDIS_URL). bench-quick: a smoke run of each that writes nothing.
-BENCHES := crawl_scale crawl_truth history_scale page_sizes web_load site_under_load ws_fanout live_lag
+BENCHES := crawl_scale crawl_truth history_scale page_sizes web_load site_under_load ws_fanout live_lag vantage_fanout
 bench: install
 	for name in $(BENCHES); do $(PY) -m bench.$$name || exit 1; done
 	$(PY) -m bench.probe_overhead --repeats 20 --tokens 16
