@@ -65,6 +65,17 @@ def test_a_broken_agents_results_are_rejected_and_a_good_one_stored_with_its_van
 
 
 @pytest.mark.django_db
+def test_the_central_stacks_probes_carry_its_own_vantage_name_and_stay_the_latest_probe(settings):
+    settings.VANTAGE_NAME = "hq"
+    model_row()
+    Vantage.objects.create(name="B", first_seen=timezone.now(), last_seen=timezone.now(), up_since=timezone.now())
+    own = store_probe(ProbeResult.model_validate(good_json(started_at=time.time() - 60)))
+    agents = vantage_probes.store_vantage_probe("B", good_json())
+    assert (own.vantage, agents.vantage) == ("hq", "B")
+    assert list(Probe.objects.finished_routes()) == [own]  # the agent's is newer, and compared beside it
+
+
+@pytest.mark.django_db
 def test_the_beat_asks_each_live_agent_on_its_own_queue(redis_url, settings):
     settings.SWARM_INITIAL_PEERS = ["/ip4/127.0.0.1/tcp/1/p2p/" + PEER]
     now = timezone.now()

@@ -57,15 +57,14 @@ class SwarmFacts:
 
     def route_probes(self, dht_prefix: str, limit: int) -> list[Probe]:
         """The newest finished route probes that could run (ok or failed), newest first."""
-        return list(Probe.objects.filter(model__dht_prefix=dht_prefix, kind=Probe.Kind.ROUTE,
-                                         status__in=[Probe.Status.OK, Probe.Status.FAILED],
-                                         vantage=settings.VANTAGE_NAME)
+        return list(Probe.objects.own().filter(model__dht_prefix=dht_prefix, kind=Probe.Kind.ROUTE,
+                                               status__in=[Probe.Status.OK, Probe.Status.FAILED])
                     .select_related("failed_peer").order_by("-started_at", "-id")[:limit])
 
     def ok_probe_p95s(self, dht_prefix: str, since: datetime) -> list[float]:
-        return list(Probe.objects.filter(model__dht_prefix=dht_prefix, kind=Probe.Kind.ROUTE, status=Probe.Status.OK,
-                                         started_at__gte=since, token_latency_p95_s__isnull=False,
-                                         vantage=settings.VANTAGE_NAME)
+        return list(Probe.objects.own().filter(model__dht_prefix=dht_prefix, kind=Probe.Kind.ROUTE,
+                                               status=Probe.Status.OK, started_at__gte=since,
+                                               token_latency_p95_s__isnull=False)
                     .values_list("token_latency_p95_s", flat=True))
 
     def inconsistent_verdicts(self, dht_prefix: str) -> list[ConsistencyVerdict]:

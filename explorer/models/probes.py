@@ -6,12 +6,21 @@ from django.db import models
 from explorer.models.swarm import Model, Peer
 
 
+def own_vantage() -> str:
+    """The central stack's own vantage (settings.VANTAGE_NAME): where a probe this stack runs ran from."""
+    return settings.VANTAGE_NAME
+
+
 class ProbeQuerySet(models.QuerySet):
+    def own(self):
+        """Probes run by the central stack itself (not an agent's, explorer.probes.vantage_probes)."""
+        return self.filter(vantage=own_vantage())
+
     def finished_routes(self):
         """Route probes from the central stack's own vantage that finished (ok, failed or not runnable), newest first
         by the default ordering: what a model's "latest probe" means on the pages, in /api/v2 and in the metrics
         (agents' probes are compared beside it: explorer.probes.display.vantage_probes)."""
-        return self.filter(kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED, vantage=settings.VANTAGE_NAME)
+        return self.own().filter(kind=Probe.Kind.ROUTE, status__in=Probe.FINISHED)
 
 
 class Probe(models.Model):
@@ -57,7 +66,7 @@ class Probe(models.Model):
                                     related_name="failed_probes")
     failed_start = models.PositiveIntegerField(null=True, blank=True)
     failed_end = models.PositiveIntegerField(null=True, blank=True)
-    vantage = models.CharField(max_length=64, default="local", db_index=True)  # where it ran (explorer.models.vantages)
+    vantage = models.CharField(max_length=64, default=own_vantage, db_index=True)  # where it ran (models.vantages)
     consistency_check = models.ForeignKey("ConsistencyCheck", on_delete=models.CASCADE, null=True, blank=True,
                                           related_name="probes")
 

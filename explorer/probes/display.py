@@ -24,7 +24,7 @@ def model_probe_context(model: Optional[Model], window: tuple[datetime, datetime
     if model is None:
         return {"probe_status": None, "probes": [], "probe_series": [], "consistency": None, "verdicts": [],
                 "probe_tokens": settings.PROBE_TOKENS, "vantage_probes": []}
-    finished = Probe.objects.filter(model=model, status__in=Probe.FINISHED, vantage=settings.VANTAGE_NAME)
+    finished = Probe.objects.own().filter(model=model, status__in=Probe.FINISHED)
     check = ConsistencyCheck.objects.filter(model=model).first()
     series = list(finished.filter(kind=Probe.Kind.ROUTE, started_at__gte=window[0]).order_by("started_at").values(
         "started_at", "status", "ttft_s", "token_latency_median_s", "token_latency_p95_s", "tokens_per_s"))

@@ -7,7 +7,6 @@ import time
 from datetime import timedelta
 from typing import Iterator
 
-from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -44,8 +43,7 @@ def probe_metrics() -> Iterator[Metric]:
             runnable.add_metric(label, 0 if latest.status == Probe.Status.NOT_RUNNABLE else 1)
             if latest.status != Probe.Status.NOT_RUNNABLE:
                 success.add_metric(label, 1 if latest.ok else 0)
-        good = Probe.objects.filter(model=model, kind=Probe.Kind.ROUTE, status=Probe.Status.OK,
-                                    vantage=settings.VANTAGE_NAME).first()
+        good = Probe.objects.own().filter(model=model, kind=Probe.Kind.ROUTE, status=Probe.Status.OK).first()
         if good is not None:
             ttft.add_metric(label, good.ttft_s)
             for quantile, value in (("0.5", good.token_latency_median_s), ("0.95", good.token_latency_p95_s)):
@@ -53,8 +51,7 @@ def probe_metrics() -> Iterator[Metric]:
                     latency.add_metric(label + [quantile], value)
             if good.tokens_per_s is not None:
                 speed.add_metric(label, good.tokens_per_s)
-        for row in (Probe.objects.filter(model=model, started_at__gte=since, vantage=settings.VANTAGE_NAME)
-                    .values("status")
+        for row in (Probe.objects.own().filter(model=model, started_at__gte=since).values("status")
                     .annotate(count=Count("id")).order_by("status")):
             recent.add_metric(label + [row["status"]], row["count"])
         check = ConsistencyCheck.objects.filter(model=model, status=ConsistencyCheck.Status.OK).first()
