@@ -65,7 +65,7 @@ def merge_all(local: str, local_checks: Mapping[str, tuple], remote: Mapping[str
         for vantage, results in remote.items():
             if vantage != local and peer_id in results:
                 checks[vantage] = tuple(results[peer_id])
-        merged[peer_id] = merge(checks, quorum, asked_count, local) if len(checks) > 1 else checks[local]
+        merged[peer_id] = merge(checks, quorum, asked_count, local)
         by_vantage[peer_id] = {name: VantageCheck(outcome=outcome, rtt_s=rtt, error=error)
                                for name, (outcome, rtt, error) in sorted(checks.items())}
     return merged, by_vantage

@@ -52,7 +52,9 @@ def worker_args(queue: str, name: str, *, pool: Optional[str] = "solo", concurre
 def agent_worker_args(vantage: str, *, loglevel: Optional[str] = "INFO") -> list[str]:
     """An agent's worker (`manage.py agent --vantage NAME`): the vantage's own queue (explorer.vantages.registry),
     solo pool (it keeps a DHT client), node `agent-NAME@%h`, standalone."""
-    return worker_args(f"vantage.{vantage}", f"agent-{vantage}@%h", pool="solo", loglevel=loglevel, standalone=True)
+    from explorer.vantages.registry import vantage_queue  # here: the other builders need no Django
+
+    return worker_args(vantage_queue(vantage), f"agent-{vantage}@%h", pool="solo", loglevel=loglevel, standalone=True)
 
 
 def beat_args(schedule: str, *, loglevel: Optional[str] = "INFO") -> list[str]:

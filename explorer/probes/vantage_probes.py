@@ -19,7 +19,7 @@ from explorer import followups
 from explorer.models import Model, Probe, Vantage
 from explorer.probes.probing import models_to_probe, probe_settings, probe_sources
 from explorer.probes.storing import store_probe
-from explorer.vantages.registry import live_vantages, vantage_queue
+from explorer.vantages.registry import CENTRAL_QUEUE, live_vantages, vantage_queue
 from swarm.probe_result import ProbeKind, ProbeResult, ProbeStatus
 from swarm.records import is_valid_peer_id
 
@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 # the names explorer.tasks registers these tasks under
 VANTAGE_PROBE_ROUND_TASK = followups.VANTAGE_PROBE_ROUND_TASK
 STORE_VANTAGE_PROBE_TASK = followups.STORE_VANTAGE_PROBE_TASK
-CENTRAL_QUEUE = "celery"  # Celery's default queue: the central stack's worker for small tasks
 
 MAX_MODELS = 100  # models per round an agent accepts
 MAX_TOKENS = 4096  # prompt / output ids a stored probe may carry
