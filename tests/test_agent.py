@@ -11,11 +11,10 @@ from explorer.locks import redis_client
 from explorer.models import Server, Vantage, VantageResult
 from explorer.vantages.registry import live_vantages, vantage_queue
 from swarm.localswarm.processes import wait_until
-from tests.support.agents import agent_argv
-from tests.support.processes import celery_worker, child, child_env, queue_lists
+from tests.support.agents import agent
+from tests.support.processes import celery_worker, queue_lists
 
 EXPIRY_S, HEARTBEAT_S = 3.0, 0.5
-NO_DATABASE = "postgres://nobody:nothing@127.0.0.1:1/no_such_database"  # any query would fail at once
 
 
 def results_by_vantage() -> dict[str, dict[str, str]]:
@@ -29,12 +28,10 @@ def results_by_vantage() -> dict[str, dict[str, str]]:
 @pytest.mark.django_db
 def test_an_agent_without_a_database_checks_for_the_crawl_and_stops_being_asked_when_it_stops(
         quiet_swarm, redis_url, tmp_path):
-    agent_env = {**child_env(quiet_swarm, redis_url, tmp_path / "agent", VANTAGE_EXPIRY=str(EXPIRY_S),
-                             VANTAGE_HEARTBEAT=str(HEARTBEAT_S)), "DATABASE_URL": NO_DATABASE}
     redis_client().delete(*queue_lists(vantage_queue("east")))
     with celery_worker("celery", quiet_swarm, redis_url, tmp_path) as (_, default_log), \
-            child(agent_argv("east"), tmp_path / "agent.log", agent_env, "agent east", ready=b"ready.",
-                  timeout=180, grace=30) as agent:
+            agent("east", quiet_swarm, redis_url, tmp_path, VANTAGE_EXPIRY=str(EXPIRY_S),
+                  VANTAGE_HEARTBEAT=str(HEARTBEAT_S)) as east_agent:
         wait_until(lambda: live_vantages() == ["east"], timeout=30, what="the agent's heartbeat")
         crawl_and_store(quiet_swarm)  # the first crawl: nothing seen before, nobody asked
         online = set(Server.objects.filter(state="online").values_list("peer__peer_id", flat=True))
@@ -47,13 +44,13 @@ def test_an_agent_without_a_database_checks_for_the_crawl_and_stops_being_asked_
         wait_until(east_checked_all, timeout=120, interval=0.0, what="a crawl with the agent's checks of every server")
         stored = results_by_vantage()
         assert all(stored["east"][peer] == "answered" and stored["local"][peer] == "answered" for peer in online), \
-            (stored, agent.log_tail())
-        assert "explorer.tasks.vantage_check" in agent.log()  # it ran the check ...
+            (stored, east_agent.log_tail())
+        assert "explorer.tasks.vantage_check" in east_agent.log()  # it ran the check ...
         assert "explorer.tasks.vantage_results" in default_log.read_text()  # ... and its results came back as a task
-        assert "OperationalError" not in agent.log() and agent.alive()  # and it never needed its database
+        assert "OperationalError" not in east_agent.log() and east_agent.alive()  # and it never needed its database
         assert Vantage.objects.get(name="east").up and Vantage.objects.get(name="local").up
 
-        agent.kill_group(signal.SIGKILL)  # no clean goodbye: only the heartbeat's expiry tells
+        east_agent.kill_group(signal.SIGKILL)  # no clean goodbye: only the heartbeat's expiry tells
         wait_until(lambda: live_vantages() == [], timeout=EXPIRY_S + 2, interval=0.1, what="the heartbeat to expire")
         broker = redis_client()
         broker.delete(*queue_lists(vantage_queue("east")))

@@ -4,6 +4,7 @@ error}}, null when unknown), /api/v2/vantages/ (name, up, up_since, last_seen), 
 
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Optional
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -29,9 +30,9 @@ def check(outcome: str, rtt_s=None, error=None) -> VantageCheck:
     return VantageCheck(outcome=outcome, rtt_s=rtt_s, error=error)
 
 
-def vantage(name: str, up: bool, last_seen: datetime, up_since: datetime = NOW - timedelta(days=1)) -> None:
+def vantage(name: str, up: bool, last_seen: datetime, up_since: Optional[datetime] = None) -> None:
     Vantage.objects.update_or_create(name=name, defaults={"first_seen": NOW - timedelta(days=2), "last_seen": last_seen,
-                                                          "up": up, "up_since": up_since})
+                                                          "up": up, "up_since": up_since or NOW - timedelta(days=1)})
 
 
 def swarm_with_vantages() -> None:

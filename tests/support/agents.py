@@ -1,5 +1,5 @@
 """Vantage agents of the tests as real child processes, and real packets dropped by the kernel (nftables) for one of
-them or for everyone, so that a vantage fails a server because its packets never arrive.
+them, so that a vantage fails a server because its packets never arrive.
 
 An agent that must lose its packets runs under a group id of its own (DROP_GID, with root's uid: the project's
 interpreter may live under /root, which no other uid can read); nftables matches its sockets with `meta skgid`, the
@@ -8,6 +8,7 @@ p2p daemon it starts included (a child inherits the gid). Every table this modul
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from tests.support.processes import child, child_env
 DROP_GID = 4242  # the group of an agent whose packets a test drops (no group of that id needs to exist)
 AGENT_READY = b"ready."  # what the agent's Celery worker logs once it consumes its queue
 TABLE_PREFIX = "swarm_explorer_test"
+NO_DATABASE = "postgres://nobody:nothing@127.0.0.1:1/no_such_database"  # an agent's: any query would fail at once
 
 
 def netfilter_missing() -> Optional[str]:
@@ -71,14 +73,7 @@ def _table(rules: list[str]) -> Iterator[str]:
         _nft(f"delete table inet {name}", check=False)
 
 
-def _counter() -> Iterator[int]:
-    number = 0
-    while True:
-        number += 1
-        yield number
-
-
-_tables = _counter()
+_tables = itertools.count(1)
 
 
 @contextmanager
@@ -86,16 +81,6 @@ def dropped_for_group(gid: int, port: int) -> Iterator[str]:
     """Every TCP packet that a process of group `gid` sends to `port` (and from it: replies on connections opened
     from that port) is dropped, on loopback too; other processes are untouched."""
     with _table([f"meta skgid {gid} tcp dport {port} drop", f"meta skgid {gid} tcp sport {port} drop"]) as name:
-        yield name
-
-
-@contextmanager
-def dropped_for_everyone(port: int) -> Iterator[str]:
-    """Every packet of every connection opened TO `port` is dropped, both ways, whoever opened it: no vantage
-    reaches what listens there. Connections its owner opened from that port (a server's own DHT announcements,
-    libp2p dials from its listening port) still pass, so the server stays announced while no one reaches it."""
-    with _table([f"tcp dport {port} ct original proto-dst {port} drop",
-                 f"tcp sport {port} ct original proto-dst {port} drop"]) as name:
         yield name
 
 
@@ -111,14 +96,15 @@ def agent_argv(vantage: str) -> list[str]:
 @contextmanager
 def agent(vantage: str, swarm_peers, redis_url, tmp_path: Path, gid: Optional[int] = None, wait: bool = True,
           **extra_env):
-    """A real agent (`manage.py agent --vantage NAME`) with a VAR_DIR of its own and no database URL (it needs none),
+    """A real agent (`manage.py agent --vantage NAME`) with a VAR_DIR of its own and a database that does not exist
+    (it needs none),
     under group `gid` when given; yields the Child once its worker consumes its queue (at once with wait=False, so
     that several start together: then wait for their heartbeats); stopped (its whole session, p2p daemon included)
     on exit."""
     home = tmp_path / f"agent-{vantage}"
     home.mkdir(parents=True, exist_ok=True)
     env = child_env(swarm_peers, redis_url, home, **extra_env)
-    env.pop("DATABASE_URL", None)
+    env["DATABASE_URL"] = NO_DATABASE
     argv = agent_argv(vantage) if gid is None else as_group(agent_argv(vantage), gid)
     try:
         with child(argv, tmp_path / f"agent-{vantage}.log", env, f"agent {vantage}",
