@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +21,8 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from bench.report import PROJECT_ROOT, preamble, write_section
+from bench.report import PROJECT_ROOT, median, preamble, write_section
+from bench.web_stack import stop
 
 KIB = 1024
 IDLE_WINDOW_S = 10.0  # how long the broker's idle traffic (heartbeats, workers polling) is measured per agent count
@@ -55,15 +54,7 @@ def child_process(argv: list[str], log_path: Path, env: dict, ready: bytes, time
             raise RuntimeError(f"{argv} exited:\n{log_path.read_text(errors='replace')[-3000:]}")
         yield process
     finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
+        stop(process)
 
 
 def agent_env(base: dict, workdir: Path, name: str) -> dict:
@@ -118,10 +109,10 @@ def section(results: list[dict], args, command: str) -> str:
     rows = []
     for result in results:
         runs = result["runs"]
-        crawl_s = statistics.median(run["crawl_s"] for run in runs)
+        crawl_s = median(run["crawl_s"] for run in runs)
 
         def middle(part: str, key: str) -> float:
-            return statistics.median(run[part][key] for run in runs)
+            return median(run[part][key] for run in runs)
 
         stored = min(min(run["answered_by"].values(), default=0) for run in runs)
         rows.append(
