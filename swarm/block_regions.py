@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
+from swarm.gaps import ranges_of
 from swarm.snapshot import ModelReport, ServerRecord, ServerState
 
 MAX_COLUMNS = 24  # a table of 80 (or 1,024) blocks is shown in at most this many runs of blocks
@@ -38,8 +39,12 @@ class Column:
 
     @property
     def label(self) -> str:
-        """Its blocks, inclusive as pages say them: "40–59", or "7" for one block."""
-        return str(self.start) if self.end - self.start == 1 else f"{self.start}–{self.end - 1}"
+        return span_label(self.start, self.end)
+
+
+def span_label(start: int, end: int) -> str:
+    """Blocks [start, end), inclusive as pages say them: "40–59", or "7" for one block."""
+    return str(start) if end - start == 1 else f"{start}–{end - 1}"
 
 
 def counts_toward_replication(server: ServerRecord) -> bool:
@@ -50,15 +55,7 @@ def counts_toward_replication(server: ServerRecord) -> bool:
 
 def runs(flags: Sequence[bool]) -> tuple[Span, ...]:
     """The [start, end) runs where flags are true: [F, T, T, F, T] -> ((1, 3), (4, 5))."""
-    spans: list[Span] = []
-    for index, flag in enumerate(flags):
-        if not flag:
-            continue
-        if spans and spans[-1][1] == index:
-            spans[-1] = (spans[-1][0], index + 1)
-        else:
-            spans.append((index, index + 1))
-    return tuple(spans)
+    return tuple((run.start, run.end) for run in ranges_of(flags) if run.replication)
 
 
 def region_coverage(report: ModelReport, region_of: Mapping[str, str], regions: Iterable[str]) -> list[RegionCoverage]:

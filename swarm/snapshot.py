@@ -6,7 +6,7 @@ Plain pydantic models with no Django in sight; `explorer/` persists them, pages 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +22,7 @@ class ServerState(str, Enum):
 
 # what one rpc_info check found: the server answered, it did not, or we could not check it (never an outage)
 ANSWERED, NO_ANSWER, NOT_CHECKED = "answered", "no_answer", "not_checked"
+CHECK_OUTCOMES = (ANSWERED, NO_ANSWER, NOT_CHECKED)
 MAX_REJECTED_KEPT = 200  # rejected records a snapshot keeps with their reasons; beyond that they are only counted
 PETALS_STATE_CODES = {0: ServerState.OFFLINE, 1: ServerState.JOINING, 2: ServerState.ONLINE}
 
@@ -81,6 +82,15 @@ class ServerRecord(Frozen):
     def blocks(self) -> range:
         return range(self.start_block, self.end_block)
 
+
+
+BEST_FIRST = (ServerState.ONLINE, ServerState.JOINING, ServerState.UNREACHABLE, ServerState.OFFLINE)
+
+
+def best_state(records: Iterable[ServerRecord]) -> Optional[ServerState]:
+    """A peer's state over its records (one per model it serves): the best of them in BEST_FIRST; None for none."""
+    states = {record.state for record in records}
+    return next((state for state in BEST_FIRST if state in states), None)
 
 class CrawlChecks(Frozen):
     """How one crawl's rpc_info checks went (swarm.reachability.CheckHealth), for operators."""

@@ -4,6 +4,7 @@ reached it, which failed it, and whether they disagree (some reached it and anot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from swarm.snapshot import ANSWERED, NO_ANSWER, ServerRecord
 from swarm.text import cap
@@ -25,12 +26,14 @@ class VantageSplit:
         return bool(self.reached) and bool(self.failed)
 
 
+def split_outcomes(outcomes: Mapping[str, str]) -> VantageSplit:
+    """vantage name -> outcome (answered, no_answer, not_checked), split."""
+    return VantageSplit(reached=tuple(sorted(name for name, outcome in outcomes.items() if outcome == ANSWERED)),
+                        failed=tuple(sorted(name for name, outcome in outcomes.items() if outcome == NO_ANSWER)))
+
+
 def split(record: ServerRecord) -> VantageSplit:
-    checks = record.vantages or {}
-    return VantageSplit(
-        reached=tuple(sorted(name for name, check in checks.items() if check.outcome == ANSWERED)),
-        failed=tuple(sorted(name for name, check in checks.items() if check.outcome == NO_ANSWER)),
-    )
+    return split_outcomes({name: check.outcome for name, check in (record.vantages or {}).items()})
 
 
 def unreachable_from(names: tuple[str, ...], shown: int = 3, width: int = 32) -> str:

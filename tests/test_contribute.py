@@ -78,7 +78,6 @@ def test_dht_prefix_only_when_petals_would_not_derive_it_and_no_peers_for_the_pu
     other = run_server_command("my-swarm", repository, gap, [SWARM])
     assert other.argv[other.argv.index("--dht_prefix") + 1] == "my-swarm"
 
-    import swarm.compat  # noqa: F401  (before petals)
     from explorer.crawls.crawling import initial_peers
 
     settings.SWARM_INITIAL_PEERS = []  # the explorer watches the public swarm

@@ -12,7 +12,7 @@ from explorer.crawls.latest import latest_snapshot
 from explorer.crawls.regions import blocks_text
 from swarm.block_regions import RegionCoverage, columns
 from swarm.snapshot import ServerState
-from tests.support.snapshots import PEERS, model, server, snapshot
+from tests.support.snapshots import model, server, snapshot
 
 pytestmark = pytest.mark.django_db
 

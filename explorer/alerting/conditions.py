@@ -244,6 +244,11 @@ def version_drift(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
 VANTAGE_SUBJECT = "vantage:"  # a vantage down alert's peer_id: "vantage:<name>" (one alert per vantage)
 
 
+def vantage_of(peer_id: str) -> Optional[str]:
+    """The vantage a vantage down alert is about (its peer_id is VANTAGE_SUBJECT + name), else None."""
+    return peer_id[len(VANTAGE_SUBJECT):] if peer_id.startswith(VANTAGE_SUBJECT) else None
+
+
 def unreachable_from_vantages(rule: AlertRule, facts: SwarmFacts) -> list[Condition]:
     """A server (on each model it serves) that at least min_vantages vantages failed to reach in the latest crawl:
     "unreachable from B, C (2 of 3 vantages that checked it)". Vantages that did not report in time are not counted."""

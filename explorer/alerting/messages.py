@@ -9,6 +9,7 @@ from typing import Optional
 
 from django.conf import settings
 
+from explorer.alerting.conditions import vantage_of
 from explorer.models import Alert, AlertNotification, AlertRule
 
 PAYLOAD_VERSION = 1
@@ -38,8 +39,8 @@ def _when(moment: Optional[datetime]) -> Optional[str]:
 
 def _item_line(item: Item) -> str:
     alert = item.alert
-    subject = (f" {alert.peer_id.replace(':', ' ', 1)}" if alert.peer_id.startswith("vantage:")  # vantage down's
-               else f" server {alert.peer_id}" if alert.peer_id else "")
+    vantage = vantage_of(alert.peer_id)
+    subject = f" vantage {vantage}" if vantage is not None else f" server {alert.peer_id}" if alert.peer_id else ""
     if item.change == Change.RESOLVED:
         return f"RESOLVED: {item.rule.get_kind_display()}{subject} — was: {alert.summary}"
     if item.change == Change.FLAPPING:

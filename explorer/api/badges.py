@@ -31,7 +31,12 @@ def _status_for(dht_prefix: str) -> tuple[str, str]:
 @cache_control(max_age=30)
 def badge_json(request, dht_prefix: str):
     label, status = _status_for(dht_prefix)
-    return JsonResponse({"schemaVersion": 1, "label": label, "message": status, "color": COLORS[status]})
+    return json_badge(label, status, COLORS[status])
+
+
+def json_badge(label: str, status: str, color: str) -> JsonResponse:
+    """A badge in shields.io's endpoint format."""
+    return JsonResponse({"schemaVersion": 1, "label": label, "message": status, "color": color})
 
 
 def svg_badge(request, label: str, status: str, color: str):

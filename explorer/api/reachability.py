@@ -28,6 +28,7 @@ from explorer.models import VantageResult
 from explorer.ratelimits import retry_after
 from swarm.dial import check_reachable
 from swarm.records import is_valid_peer_id
+from swarm.vantage_views import split_outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -137,12 +138,11 @@ def fresh_checks(peer_id: str) -> dict[str, str]:
 
 def from_vantages(checks: dict[str, str]) -> Optional[str]:
     """The message of an answer from the vantages' checks: none when every one reached the peer, else which did not."""
-    failed = sorted(vantage for vantage, outcome in checks.items() if outcome != ANSWERED)
-    if not failed:
+    found = split_outcomes(checks)  # definite checks only (fresh_checks)
+    if not found.failed:
         return None
-    reached = sorted(vantage for vantage, outcome in checks.items() if outcome == ANSWERED)
-    return (f"reachable from {', '.join(reached)}, but unreachable from {', '.join(failed)} in the latest checks: "
-            "some networks may not reach this peer")
+    return (f"reachable from {', '.join(found.reached)}, but unreachable from {', '.join(found.failed)} in the latest "
+            "checks: some networks may not reach this peer")
 
 
 async def answer(peer_id: str, your_ip: str) -> Answer:

@@ -15,7 +15,7 @@ from django.dispatch import receiver
 
 from explorer.api.v1_state import state_document
 from explorer.crawls import latest
-from explorer.locations import locations_of
+from explorer.crawls.regions import latest_locations, location_config
 from explorer.rendered import RenderedBytes
 from explorer.stored import stored
 from swarm.snapshot import CrawlSnapshot
@@ -29,7 +29,7 @@ _cache: dict = {"config": None, "body": None, "checked": float("-inf")}
 def _config() -> tuple:
     """The settings the document depends on besides the crawl (tests change them between requests)."""
     return (settings.CRAWL_INTERVAL, tuple(sorted(settings.SWARM_MODELS)), settings.PUBLISH_PEER_ADDRESSES,
-            settings.GEOIP_DATABASE, settings.PRIVATE_NETWORK_LOCATION)
+            *location_config())
 
 
 def cached_state() -> Optional[RenderedBytes]:
@@ -42,7 +42,7 @@ def cached_state() -> Optional[RenderedBytes]:
 
 def _render(snapshot: Optional[CrawlSnapshot], _crawl_id: Optional[int]) -> RenderedBytes:
     document = state_document(snapshot, settings.CRAWL_INTERVAL, official_prefixes=set(settings.SWARM_MODELS),
-                              locations=locations_of(snapshot.servers) if snapshot else {},
+                              locations=latest_locations() if snapshot else {},
                               publish_addresses=settings.PUBLISH_PEER_ADDRESSES)
     return RenderedBytes.of(json.dumps(document, allow_nan=False).encode())
 

@@ -69,8 +69,9 @@ def peer_ip_info(server: ServerRecord, location: Any, publish_addresses: bool = 
     else:
         place = {"status": "fail", "message": NOT_LOCATED.get(location.reach, "not in the geolocation database")}
     place["reach"] = location.reach
-    if publish_addresses and locatable_ip(server.addresses):
-        place["query"] = locatable_ip(server.addresses)
+    query = locatable_ip(server.addresses) if publish_addresses else None
+    if query:
+        place["query"] = query
     return {"location": place, "multiaddrs": list(server.addresses) if publish_addresses else []}
 
 

@@ -11,16 +11,16 @@ from rest_framework import serializers, viewsets
 from explorer import vantage_status
 from explorer.json_fields import TextOrNull
 from explorer.models import Vantage
-from swarm.snapshot import ANSWERED, NO_ANSWER, NOT_CHECKED, ServerRecord
+from swarm.snapshot import ANSWERED, CHECK_OUTCOMES, ServerRecord
 
-OUTCOMES = (ANSWERED, NO_ANSWER, NOT_CHECKED)
 
 
 class VantageCheckSerializer(serializers.Serializer):
     """One vantage's rpc_info check of the server in the latest crawl."""
 
-    outcome = serializers.ChoiceField(choices=OUTCOMES, help_text="answered; no_answer (the server did not answer "
-                                      "in time); not_checked (the vantage could not check it: never an outage)")
+    outcome = serializers.ChoiceField(choices=CHECK_OUTCOMES, help_text=(
+        "answered; no_answer (the server did not answer in time); not_checked (the vantage could not check it: never "
+        "an outage)"))
     rtt_s = serializers.FloatField(allow_null=True, help_text="rpc_info round trip, seconds (null unless answered)")
     error = TextOrNull(help_text="why it failed (null when it did not)")
 

@@ -13,10 +13,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from explorer import vantage_status
 from explorer.display import cap
 from explorer.models import Vantage
-from swarm.snapshot import ANSWERED, NO_ANSWER, NOT_CHECKED, CrawlSnapshot, ServerRecord
+from swarm.snapshot import ANSWERED, CHECK_OUTCOMES, CrawlSnapshot, NOT_CHECKED, ServerRecord
 from swarm.vantage_views import split
 
-OUTCOMES = (ANSWERED, NO_ANSWER, NOT_CHECKED)
 LABEL_LIMIT = 64  # a vantage name is an operator's string: capped as a label too
 
 
@@ -47,8 +46,8 @@ def vantage_metrics(snapshot: Optional[CrawlSnapshot], now: datetime) -> Iterato
     rtts: dict[str, list[float]] = {}
     for record in records:
         for name, check in record.vantages.items():
-            outcome = check.outcome if check.outcome in OUTCOMES else NOT_CHECKED
-            counts.setdefault(name, dict.fromkeys(OUTCOMES, 0))[outcome] += 1
+            outcome = check.outcome if check.outcome in CHECK_OUTCOMES else NOT_CHECKED
+            counts.setdefault(name, dict.fromkeys(CHECK_OUTCOMES, 0))[outcome] += 1
             if outcome == ANSWERED and check.rtt_s is not None:
                 rtts.setdefault(name, []).append(check.rtt_s)
     checks = GaugeMetricFamily("swarm_explorer_vantage_checks", "The latest crawl's rpc_info checks of servers (each "
@@ -58,7 +57,7 @@ def vantage_metrics(snapshot: Optional[CrawlSnapshot], now: datetime) -> Iterato
                             "answered checks in the latest crawl, seconds", labels=["vantage"])
     for name in sorted(names | set(counts)):
         label = cap(name, LABEL_LIMIT)
-        for outcome in OUTCOMES:
+        for outcome in CHECK_OUTCOMES:
             checks.add_metric([label, outcome], counts.get(name, {}).get(outcome, 0))
         if rtts.get(name):
             rtt.add_metric([label], statistics.median(rtts[name]))

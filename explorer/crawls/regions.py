@@ -12,18 +12,29 @@ from django.conf import settings
 from explorer.crawls.latest import derived
 from explorer.locations import CONTINENTS, PublicLocation, locations_of
 from swarm.addresses import PRIVATE
-from swarm.block_regions import Column, RegionCoverage, Span, columns, region_coverage
+from swarm.block_regions import Column, RegionCoverage, Span, columns, region_coverage, span_label
 from swarm.snapshot import CrawlSnapshot
 
 PRIVATE_REGION, UNKNOWN_REGION = "private", "relayed_or_unknown"  # /api/v2 never says "unknown" for a value
 REGION_NAMES = {**CONTINENTS, PRIVATE_REGION: "Private network", UNKNOWN_REGION: "Relayed / unknown"}
 MOST_RANGES_SAID = 6  # a sentence names at most this many ranges of blocks, then how many more
-LOCATION_SETTINGS = ("GEOIP_DATABASE", "PRIVATE_NETWORK_LOCATION")  # what explorer.locations' answers depend on
+# what explorer.locations' answers (and the credit shown beside them) depend on
+LOCATION_SETTINGS = ("GEOIP_DATABASE", "GEOIP_ATTRIBUTION", "PRIVATE_NETWORK_LOCATION")
 
 
 def location_config() -> tuple:
     """The settings locations depend on, for latest.derived's `config` (a change recomputes what was derived)."""
     return tuple(repr(getattr(settings, name, None)) for name in LOCATION_SETTINGS)
+
+
+def _locations(snapshot: Optional[CrawlSnapshot], _crawl_id: Optional[int]) -> dict[str, PublicLocation]:
+    return locations_of(snapshot.servers) if snapshot is not None else {}
+
+
+def latest_locations() -> dict[str, PublicLocation]:
+    """peer_id -> location of the latest crawl's servers (explorer.locations.locations_of), once per crawl for the
+    overview's globe, the regions and /api/v1/state; shared: do not change it."""
+    return derived("locations", _locations, location_config())
 
 
 def region_key(location: PublicLocation) -> str:
@@ -84,7 +95,7 @@ class ModelRegions:
 
 def blocks_text(spans: tuple[Span, ...]) -> str:
     """((40, 80),) -> "blocks 40–79"; ((5, 6),) -> "block 5"; inclusive, at most MOST_RANGES_SAID ranges named."""
-    said = [str(start) if end - start == 1 else f"{start}–{end - 1}" for start, end in spans[:MOST_RANGES_SAID]]
+    said = [span_label(start, end) for start, end in spans[:MOST_RANGES_SAID]]
     more = len(spans) - MOST_RANGES_SAID
     text = ", ".join(said) + (f" and {more} more range{'s' if more > 1 else ''}" if more > 0 else "")
     return f"block {text}" if len(spans) == 1 and spans[0][1] - spans[0][0] == 1 else f"blocks {text}"
@@ -94,7 +105,7 @@ def _swarm_regions(snapshot: Optional[CrawlSnapshot], _crawl_id: Optional[int]) 
     """(peer id -> region, the continents where any server of the swarm is, in CONTINENTS' order)."""
     if snapshot is None:
         return {}, ()
-    region_of = {peer_id: region_key(location) for peer_id, location in locations_of(snapshot.servers).items()}
+    region_of = {peer_id: region_key(location) for peer_id, location in latest_locations().items()}
     present = set(region_of.values())
     return region_of, tuple(code for code in CONTINENTS if code in present)
 

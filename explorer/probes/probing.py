@@ -58,7 +58,7 @@ def probe_settings():
                          request_timeout=min(30.0, settings.PROBE_TIMEOUT))
 
 
-def _unavailable(dht_prefix: str, status: ProbeStatus, reason: str, through: Optional[str] = None) -> ProbeResult:
+def unavailable(dht_prefix: str, status: ProbeStatus, reason: str, through: Optional[str] = None) -> ProbeResult:
     """The result of a probe that could not start: no model files (NOT_RUNNABLE) or no way into the swarm."""
     return ProbeResult(dht_prefix=dht_prefix, kind=ProbeKind.SERVER if through else ProbeKind.ROUTE,
                        status=status, target_peer_id=through, started_at=time.time(), duration_s=0.0,
@@ -102,7 +102,7 @@ def _probe_and_store(dht_prefix: str, available, *, through: Optional[str], trig
 
     client, status, reason = available
     if client is None:
-        result = _unavailable(dht_prefix, status, reason, through)
+        result = unavailable(dht_prefix, status, reason, through)
     else:
         blocked = [] if through else _recently_failed(dht_prefix)
         result, _ = run_probe(client, probe_settings(), through=through, blocked=blocked, on_progress=on_progress)

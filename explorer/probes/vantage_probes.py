@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from config.env_vantages import VANTAGE_NAME_PATTERN
 from explorer import followups
 from explorer.models import Model, Probe, Vantage
-from explorer.probes.probing import models_to_probe, probe_settings, probe_sources
+from explorer.probes.probing import models_to_probe, probe_settings, probe_sources, unavailable
 from explorer.probes.storing import store_probe
 from explorer.vantages.registry import CENTRAL_QUEUE, live_vantages, vantage_queue
 from swarm.probe_result import ProbeKind, ProbeResult, ProbeStatus
@@ -73,11 +73,6 @@ def send_probe_rounds() -> list[str]:
 
 
 # the agent side: no database ---------------------------------------------------------------------------------------
-def _not_runnable(dht_prefix: str, status: ProbeStatus, reason: str) -> ProbeResult:
-    return ProbeResult(dht_prefix=dht_prefix, kind=ProbeKind.ROUTE, status=status, started_at=time.time(),
-                       duration_s=0.0, error=reason[:ERROR_LIMIT])
-
-
 def probe_from_here(dht_prefix: str, num_blocks: Optional[int], initial_peers: Sequence[str]) -> ProbeResult:
     """One route probe of a model from this process (the model files from PROBE_MODELS or the local swarm's state, as
     the probe worker finds them), whatever happens; touches no database."""
@@ -86,14 +81,14 @@ def probe_from_here(dht_prefix: str, num_blocks: Optional[int], initial_peers: S
 
     source = probe_sources().get(dht_prefix)
     if source is None:
-        return _not_runnable(dht_prefix, ProbeStatus.NOT_RUNNABLE,
+        return unavailable(dht_prefix, ProbeStatus.NOT_RUNNABLE,
                              f"no model files for {dht_prefix} at this vantage: set PROBE_MODELS on its agent")
     try:
         client = clients.get(dht_prefix, source, list(initial_peers), num_blocks)
     except ProbeNotRunnable as error:
-        return _not_runnable(dht_prefix, ProbeStatus.NOT_RUNNABLE, str(error))
+        return unavailable(dht_prefix, ProbeStatus.NOT_RUNNABLE, str(error))
     except SwarmJoinFailed as error:
-        return _not_runnable(dht_prefix, ProbeStatus.FAILED, str(error))
+        return unavailable(dht_prefix, ProbeStatus.FAILED, str(error))
     result, _ = run_probe(client, probe_settings())
     return result
 

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from explorer import display
+from explorer.alerting.conditions import vantage_of
 from explorer.alerting.transports import kind_label
 from swarm import vantage_views
 
@@ -28,6 +29,12 @@ def cap(value, limit=display.DEFAULT_CAP):
 @register.filter
 def http_url(value):
     return display.http_url(value)
+
+
+@register.filter
+def alert_vantage(peer_id):
+    """The vantage a vantage down alert is about, else None (explorer.alerting.conditions.vantage_of)."""
+    return vantage_of(str(peer_id))
 
 
 @register.filter

@@ -12,7 +12,7 @@ import logging
 import math
 import time
 import uuid
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import redis
 from celery import current_app
@@ -20,7 +20,7 @@ from django.conf import settings
 
 from explorer.locks import redis_client
 from explorer.vantages import registry
-from swarm.snapshot import ANSWERED, NO_ANSWER, NOT_CHECKED
+from swarm.snapshot import ANSWERED, CHECK_OUTCOMES
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,6 @@ ASK_KEY = "swarm-explorer:vantage-ask:{token}"  # JSON list of the vantages aske
 RESULTS_KEY = "swarm-explorer:vantage-results:{token}"  # Redis list of JSON {vantage, results}
 GRACE_S = 2.0  # beyond the checks' budget: the agent's reply travels through the broker and the default worker
 MAX_ERROR_CHARS = 300
-OUTCOMES = (ANSWERED, NO_ANSWER, NOT_CHECKED)
 BLOCK_SLICE_S = 3.0
 
 
@@ -46,7 +45,7 @@ def clean_results(results: Any, limit: int) -> dict[str, tuple]:
         if not isinstance(check, (list, tuple)) or len(check) != 3:
             continue
         outcome, rtt, error = check
-        if outcome not in OUTCOMES:
+        if outcome not in CHECK_OUTCOMES:
             continue
         if rtt is not None and (isinstance(rtt, bool) or not isinstance(rtt, (int, float)) or not math.isfinite(rtt)
                                 or not 0 <= rtt <= 3600):

@@ -20,7 +20,6 @@ def command_peers(snapshot_peers: Sequence[str]) -> Optional[tuple[str, ...]]:
     if not snapshot_peers:
         return None
     if not settings.SWARM_INITIAL_PEERS:
-        import swarm.compat  # noqa: F401  (before petals: crawling.initial_peers imports petals without it)
         from explorer.crawls.crawling import initial_peers  # petals' PUBLIC_INITIAL_PEERS (imports petals once)
 
         if set(snapshot_peers) <= set(initial_peers()):

@@ -11,13 +11,12 @@ from typing import Mapping, Optional
 
 from explorer import display
 from explorer.locations import PublicLocation
-from swarm.snapshot import CrawlSnapshot, ServerRecord, ServerState
+from swarm.snapshot import BEST_FIRST, CrawlSnapshot, ServerRecord, ServerState, best_state
 
 MAX_POINTS = 300  # peers drawn, the highest throughput first; the rest are counted below the globe
 MAX_ARCS = 60  # next_pings drawn: the fastest pairs between drawn peers
 MIN_SIZE, MAX_SIZE = 6, 22  # marker diameter in px, by throughput relative to the swarm's largest
 NAME_CAP, LABEL_CAP, MODELS_SHOWN = 32, 48, 3
-STATE_ORDER = (ServerState.ONLINE, ServerState.JOINING, ServerState.UNREACHABLE, ServerState.OFFLINE)
 STATE_COLOURS = {  # static/explorer/site.css's --online, --joining, --unreachable, --offline
     ServerState.ONLINE: "#16a34a", ServerState.JOINING: "#facc15",
     ServerState.UNREACHABLE: "#f97316", ServerState.OFFLINE: "#9ca3af",
@@ -26,12 +25,6 @@ ARC_COLOUR = "rgba(37, 99, 235, 0.45)"
 PROJECTIONS = ("orthographic", "natural earth")  # the globe, and the flat map its button switches to
 UNPLACED_WORDS = {"private": "on a private network", "relayed": "relayed", "unknown": "with no known address",
                   "direct": "not found in the database"}
-
-
-def _peer_state(records: list[ServerRecord]) -> ServerState:
-    """A peer's state over its records (one per model it serves): the best of them, in STATE_ORDER."""
-    states = {record.state for record in records}
-    return next(state for state in STATE_ORDER if state in states)
 
 
 def _size(throughput: float, largest: float) -> float:
@@ -104,7 +97,7 @@ def globe_figure(snapshot: CrawlSnapshot, locations: Mapping[str, PublicLocation
     places = {peer_id: locations[peer_id] for _, peer_id in drawn}
     traces: dict[ServerState, dict] = {}
     for throughput, peer_id in drawn:
-        state = _peer_state(peers[peer_id])
+        state = best_state(peers[peer_id])
         trace = traces.setdefault(state, {
             "type": "scattergeo", "mode": "markers", "name": state.value, "lat": [], "lon": [], "text": [],
             "customdata": [], "hovertemplate": "%{text}<extra></extra>", "marker": {
@@ -116,7 +109,7 @@ def globe_figure(snapshot: CrawlSnapshot, locations: Mapping[str, PublicLocation
         trace["customdata"].append(peer_id)
         trace["marker"]["size"].append(_size(throughput, largest))
     data = [_arcs({peer_id: peers[peer_id] for peer_id in places}, places)]
-    data += [traces[state] for state in STATE_ORDER if state in traces]
+    data += [traces[state] for state in BEST_FIRST if state in traces]
     # the globe turned to the largest drawn peer's longitude (the flat map is centred on it too)
     centre = round(places[drawn[0][1]].longitude, 1) if drawn else 0.0
     geo = {"projection": {"type": PROJECTIONS[0], "rotation": {"lon": centre, "lat": 0}},

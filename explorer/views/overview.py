@@ -8,7 +8,8 @@ from django.db.models import OuterRef, Subquery
 from django.shortcuts import render
 
 from explorer import outlines
-from explorer.locations import attribution, locations_of
+from explorer.crawls.regions import latest_locations
+from explorer.locations import attribution
 from explorer.models import Model, Probe
 from explorer.views.common import page_context
 from explorer.views.globe import globe_figure
@@ -70,7 +71,7 @@ def overview(request):
                     for model in snapshot.models],
             totals=swarm_totals(snapshot),
             contributors=top_contributors(snapshot),
-            globe=globe_figure(snapshot, locations_of(snapshot.servers),
+            globe=globe_figure(snapshot, latest_locations(),
                               outlines=outlines.installed_version() is not None),
             geo_attribution=attribution(),
         )

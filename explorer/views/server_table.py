@@ -14,14 +14,14 @@ from django.template.loader import render_to_string
 
 from explorer.views.names import public_names
 from explorer.views.paging import BadQuery, Page, page_number, page_of
-from swarm.snapshot import ModelReport, ServerRecord, ServerState
+from swarm.snapshot import BEST_FIRST, ModelReport, ServerRecord, ServerState
 
 PAGE_SIZE = 50
 NAME_MAX = 64  # characters of a name filter
 VERSION_MAX = 64
 VERSIONS_LISTED = 30  # the most common versions offered in the form
 STATES = tuple(state.value for state in ServerState)
-STATE_ORDER = {state: rank for rank, state in enumerate(("online", "joining", "unreachable", "offline"))}
+STATE_ORDER = {state.value: rank for rank, state in enumerate(BEST_FIRST)}
 ANCHOR = "servers"
 
 

@@ -11,7 +11,7 @@ from typing import Optional
 from explorer import vantage_status
 from explorer.models import Vantage, VantageResult
 from swarm.snapshot import ANSWERED, NO_ANSWER, CrawlSnapshot, ServerRecord
-from swarm.vantage_views import VantageSplit, unreachable_from
+from swarm.vantage_views import split_outcomes, unreachable_from
 
 OUTCOME_WORDS = {ANSWERED: "reached", NO_ANSWER: "no answer"}  # anything else: not checked
 ROWS_SHOWN = 50  # vantages are an operator's few agents; a bound all the same
@@ -49,8 +49,7 @@ def vantage_rows(peer, records: list[ServerRecord], snapshot: Optional[CrawlSnap
 
 def disagreement(rows: list[VantageRow]) -> str:
     """"unreachable from B" when some vantage reached the server and another failed it; "" when they agree."""
-    found = VantageSplit(reached=tuple(row.name for row in rows if row.outcome == ANSWERED),
-                         failed=tuple(row.name for row in rows if row.outcome == NO_ANSWER))
+    found = split_outcomes({row.name: row.outcome for row in rows})
     return unreachable_from(found.failed) if found.disputed else ""
 
 
